@@ -1,0 +1,60 @@
+# syntax=docker/dockerfile:1
+# Image of the Cloud Run jobs (retrain, export, report): `python -m training_job.main <command>`.
+# The same image can serve the functions locally (see infra/README.md, "Run the images locally").
+
+# --- build: compile the wheels that have no binary release (scikit-surprise) ---
+# The base is pinned to a patch release; bump both stages together.
+FROM python:3.11.13-slim-bookworm AS build
+
+# Toolchain for the C extensions; it stays in this stage. Debian's security updates
+# move package versions, so they are not pinned (the base image tag is).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv "$VIRTUAL_ENV"
+ENV PATH="$VIRTUAL_ENV/bin:$PATH"
+
+# Dependencies first: this layer is rebuilt only when requirements.txt changes.
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
+
+# --- runtime: the virtualenv and the code, no compiler, not root ---
+FROM python:3.11.13-slim-bookworm AS runtime
+
+LABEL org.opencontainers.image.title="movierec-jobs" \
+      org.opencontainers.image.description="movierec Cloud Run jobs: retrain, export, report" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+RUN groupadd --system --gid 10001 movierec \
+    && useradd --system --uid 10001 --gid movierec --create-home --home-dir /home/movierec movierec
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH="/opt/venv/bin:$PATH" \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    MOVIEREC_HOME=/tmp/movierec \
+    MOVIEREC_DATA_CACHE=/tmp/movierec-cache \
+    PORT=8080
+
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=root:root movierec/ movierec/
+COPY --chown=root:root training_job/ training_job/
+COPY --chown=root:root functions/ functions/
+
+USER 10001:10001
+
+# Cloud Run jobs ignore HEALTHCHECK; under `docker run` it tells a broken image
+# (missing dependency, unimportable package) from a healthy one.
+HEALTHCHECK --interval=5m --timeout=30s --start-period=10s --retries=1 \
+    CMD ["python", "-c", "import movierec.settings, training_job.main"]
+
+EXPOSE 8080
+ENTRYPOINT ["python", "-m", "training_job.main"]
+CMD ["--help"]

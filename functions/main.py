@@ -1,0 +1,51 @@
+"""Cloud Run functions entry points: thin HTTP wrappers over movierec.serving.
+
+Deployed as two functions, ``recommend`` and ``feedback``, from this source. ``api``
+routes every path in one process for `movierec serve` and the local demo.
+Settings are read and clients created once per instance, on first use
+(lazy globals: a cold start that serves health checks does not pay for them twice).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import flask
+import functions_framework
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # deploy-from-source: repo root holds movierec
+
+from movierec.serving import http
+from movierec.serving.app import ServingApp, build_app
+
+_app: ServingApp | None = None
+_lock = threading.Lock()
+
+
+def app() -> ServingApp:
+    global _app
+    if _app is None:
+        with _lock:
+            if _app is None:
+                _app = build_app(os.environ)
+    return _app
+
+
+@functions_framework.http
+def recommend(request: flask.Request) -> flask.Response:
+    if request.path.rstrip("/").endswith("/healthz") or request.args.get("health") == "1":
+        return http.handle_health(app().service, request)
+    return http.handle_recommend(app().service, request, app().settings.max_body_bytes)
+
+
+@functions_framework.http
+def feedback(request: flask.Request) -> flask.Response:
+    return http.handle_feedback(app().service, request, app().settings.max_body_bytes)
+
+
+@functions_framework.http
+def api(request: flask.Request) -> flask.Response:
+    return app().route(request)

@@ -1,0 +1,65 @@
+# Firestore (native mode): the event log of serving (experiments, assignments,
+# impressions, feedback; field names in movierec/events.py).
+#
+# The queries of the code and the indexes that serve them:
+#   <collection> where ts >= watermark order by ts   -> automatic single-field index on ts
+#   feedback where request_id == X                   -> automatic single-field index
+#   feedback where request_id == X order by ts       -> composite index below
+# Point reads by document ID (assignments "{experiment}:{user_id}") need no index.
+
+resource "google_firestore_database" "events" {
+  project                           = var.project_id
+  name                              = var.firestore_database
+  location_id                       = local.firestore_location
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "OPTIMISTIC"
+  app_engine_integration_mode       = "DISABLED"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_index" "feedback_by_request" {
+  project    = var.project_id
+  database   = google_firestore_database.events.name
+  collection = "feedback"
+
+  fields {
+    field_path = "request_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "ts"
+    order      = "ASCENDING"
+  }
+}
+
+# The ranked lists are read whole, never queried: indexing each element of
+# movie_ids/scores would cost ~20 index writes per impression for nothing.
+resource "google_firestore_field" "unindexed" {
+  for_each = toset(["movie_ids", "scores"])
+
+  project    = var.project_id
+  database   = google_firestore_database.events.name
+  collection = "impressions"
+  field      = each.key
+
+  index_config {}
+}
+
+# Raw events expire once exported to BigQuery: a writer that sets `expire_at`
+# (a timestamp) gets the document deleted after that time. Documents without the
+# field are kept. TTL on `ts` itself would delete them as soon as they are written.
+resource "google_firestore_field" "ttl" {
+  for_each = toset(["impressions", "feedback"])
+
+  project    = var.project_id
+  database   = google_firestore_database.events.name
+  collection = each.key
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}

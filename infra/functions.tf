@@ -1,0 +1,64 @@
+# Cloud Run functions (2nd gen), built by Cloud Build from the repository's source
+# zip; the entry points are in functions/main.py.
+
+resource "google_cloudfunctions2_function" "this" {
+  #checkov:skip=CKV_GCP_124:Clients call the HTTP API from the internet; who may call it is decided by IAM (roles/run.invoker, authenticated by default), not by network ingress.
+  for_each = local.functions
+
+  project     = var.project_id
+  name        = "${var.name_prefix}-${each.key}"
+  location    = var.region
+  description = each.value.description
+
+  build_config {
+    runtime         = "python311"
+    entry_point     = each.value.entry_point
+    service_account = google_service_account.workload["build"].id
+    environment_variables = {
+      # The source root is the repository root (requirements.txt, movierec/);
+      # the functions themselves are in functions/main.py.
+      GOOGLE_FUNCTION_SOURCE = "functions/main.py"
+    }
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.workload[each.value.service_account].email
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    max_instance_request_concurrency = each.value.concurrency
+    timeout_seconds                  = each.value.timeout_seconds
+    min_instance_count               = var.function_min_instances
+    max_instance_count               = var.function_max_instances
+    ingress_settings                 = "ALLOW_ALL"
+    all_traffic_on_latest_revision   = true
+
+    environment_variables = merge(local.common_env, {
+      # The buildpack puts the source in /workspace; movierec/ is imported from there.
+      PYTHONPATH = "/workspace"
+    })
+
+    dynamic "secret_environment_variables" {
+      for_each = local.active_secret_env
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.this[secret_environment_variables.value].secret_id
+        version    = "latest"
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.workload,
+    google_secret_manager_secret_iam_member.accessor,
+    google_secret_manager_secret_version.token,
+    google_storage_bucket_iam_member.source_reader,
+  ]
+}

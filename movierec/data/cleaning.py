@@ -1,0 +1,123 @@
+"""Turn raw ratings into a table models can train on, and say what was removed and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.frames import (
+    ITEM_ID,
+    RATING,
+    RATINGS_COLUMNS,
+    TIMESTAMP,
+    USER_ID,
+    require_columns,
+)
+from movierec.errors import DataError
+
+
+@dataclass
+class CleaningReport:
+    """Row and entity counts of one :func:`clean_ratings` run.
+
+    ``users_removed`` and ``items_removed`` count distinct ids present in the input
+    and absent from the output, whichever filter removed their last rating.
+    """
+
+    input_rows: int
+    duplicates_dropped: int
+    out_of_range_dropped: int
+    min_count_dropped: int
+    users_removed: int
+    items_removed: int
+    output_rows: int
+
+
+def clean_ratings(
+    ratings: pd.DataFrame,
+    *,
+    rating_scale: tuple[float, float] = (1.0, 5.0),
+    min_user_ratings: int = 1,
+    min_item_ratings: int = 1,
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Deduplicate, range-filter and core-filter ``ratings``; the original index is kept.
+
+    1. Each (user, item) pair keeps its latest rating (highest timestamp; among equal
+       timestamps the one that comes last in the input).
+    2. Ratings outside ``rating_scale`` (inclusive) or missing are dropped.
+    3. Users with fewer than ``min_user_ratings`` ratings and items with fewer than
+       ``min_item_ratings`` are dropped, repeatedly, since removing one can push the
+       other below its minimum, until every remaining user and item meets its minimum
+       (the "k-core" of the rating graph).
+
+    Raises DataError when the input is empty, lacks a column, or a step empties it.
+    """
+    require_columns(ratings, RATINGS_COLUMNS)
+    low, high = rating_scale
+    if not low < high:
+        raise ValueError(f"rating_scale must be (low, high) with low < high, got {rating_scale}")
+    if min_user_ratings < 1 or min_item_ratings < 1:
+        raise ValueError(
+            "min_user_ratings and min_item_ratings must be at least 1, "
+            f"got {min_user_ratings} and {min_item_ratings}"
+        )
+    if ratings.empty:
+        raise DataError("there are no ratings to clean: the ratings table is empty")
+
+    deduplicated = _keep_latest(ratings)  # never empty: every pair keeps one row
+
+    in_range = deduplicated[RATING].between(low, high)  # NaN compares False
+    scaled = deduplicated[in_range.to_numpy()]
+    if scaled.empty:
+        raise DataError(
+            f"every rating is missing or outside the rating scale [{low}, {high}]; "
+            "is the scale right for this dataset?"
+        )
+
+    cored = _k_core(scaled, min_user_ratings, min_item_ratings)
+    if cored.empty:
+        raise DataError(
+            f"no user/item is left with min_user_ratings={min_user_ratings} and "
+            f"min_item_ratings={min_item_ratings} ({len(scaled)} ratings before that filter); "
+            "lower the minimums"
+        )
+
+    report = CleaningReport(
+        input_rows=len(ratings),
+        duplicates_dropped=len(ratings) - len(deduplicated),
+        out_of_range_dropped=len(deduplicated) - len(scaled),
+        min_count_dropped=len(scaled) - len(cored),
+        users_removed=ratings[USER_ID].nunique() - cored[USER_ID].nunique(),
+        items_removed=ratings[ITEM_ID].nunique() - cored[ITEM_ID].nunique(),
+        output_rows=len(cored),
+    )
+    return cored, report
+
+
+def _keep_latest(ratings: pd.DataFrame) -> pd.DataFrame:
+    """One row per (user, item): the latest, ties going to the later row; input order kept."""
+    # Work on positions, not labels: the caller's index may be anything, even non-unique.
+    by_time = np.argsort(ratings[TIMESTAMP].to_numpy(), kind="stable")
+    keys = ratings[[USER_ID, ITEM_ID]].iloc[by_time]
+    latest = by_time[~keys.duplicated(keep="last").to_numpy()]
+    return ratings.iloc[np.sort(latest)]
+
+
+def _k_core(ratings: pd.DataFrame, min_user: int, min_item: int) -> pd.DataFrame:
+    """Largest subset where every user has >= min_user and every item >= min_item ratings."""
+    users = ratings[USER_ID].to_numpy()
+    items = ratings[ITEM_ID].to_numpy()
+    keep = np.ones(len(ratings), dtype=bool)
+    while True:
+        user_counts = pd.Series(users[keep]).value_counts()
+        item_counts = pd.Series(items[keep]).value_counts()
+        enough = (
+            keep
+            & (pd.Series(users).map(user_counts).fillna(0).to_numpy() >= min_user)
+            & (pd.Series(items).map(item_counts).fillna(0).to_numpy() >= min_item)
+        )
+        if (enough == keep).all():
+            return ratings[keep]
+        keep = enough

@@ -1,0 +1,105 @@
+"""The user x item interaction matrix and the raw-id <-> row/column mapping behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
+
+from movierec.data.frames import ITEM_ID, RATING, USER_ID, require_columns
+from movierec.errors import DataError
+
+
+@dataclass(frozen=True)
+class InteractionMatrix:
+    """Ratings as a CSR matrix: row ``u`` is raw user ``user_ids[u]``, column ``i`` raw
+    item ``item_ids[i]``. Both vocabularies are sorted and unique, so the mapping depends
+    only on the set of ids, never on row order. Absent pairs are structural zeros."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    matrix: sp.csr_matrix
+
+    def __post_init__(self) -> None:
+        expected = (len(self.user_ids), len(self.item_ids))
+        if self.matrix.shape != expected:
+            raise ValueError(f"matrix shape {self.matrix.shape} != vocabulary sizes {expected}")
+
+    @classmethod
+    def from_ratings(
+        cls,
+        ratings: pd.DataFrame,
+        *,
+        user_ids: ArrayLike | None = None,
+        item_ids: ArrayLike | None = None,
+        binary: bool = False,
+    ) -> InteractionMatrix:
+        """Build the matrix of ``ratings`` (float32 ratings, or 1.0 everywhere if ``binary``).
+
+        Without vocabularies, the ids present in ``ratings`` are used. With them (e.g. a
+        test set mapped onto the training vocabulary), rows whose user or item is not in
+        the vocabulary are dropped. Duplicate (user, item) pairs raise DataError unless
+        ``binary``, where they are one interaction.
+        """
+        require_columns(ratings, (USER_ID, ITEM_ID) if binary else (USER_ID, ITEM_ID, RATING))
+        users = _vocabulary(ratings[USER_ID] if user_ids is None else user_ids)
+        items = _vocabulary(ratings[ITEM_ID] if item_ids is None else item_ids)
+        rows = _lookup(users, ratings[USER_ID].to_numpy())
+        cols = _lookup(items, ratings[ITEM_ID].to_numpy())
+        known = (rows >= 0) & (cols >= 0)
+        rows, cols = rows[known], cols[known]
+        if binary:
+            values = np.ones(len(rows), dtype=np.float32)
+        else:
+            values = ratings[RATING].to_numpy(dtype=np.float32)[known]
+            keys = rows.astype(np.int64) * max(len(items), 1) + cols
+            if len(np.unique(keys)) != len(keys):
+                raise DataError(
+                    "ratings hold several ratings for the same (user_id, item_id) pair; "
+                    "deduplicate them first (movierec.data.clean_ratings keeps the latest)"
+                )
+        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(users), len(items)))
+        if binary:
+            matrix.sum_duplicates()
+            matrix.data[:] = 1.0
+        return cls(user_ids=users, item_ids=items, matrix=matrix)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def user_index(self, raw_ids: ArrayLike) -> np.ndarray:
+        """Row of each raw user id, -1 for users not in the vocabulary."""
+        return _lookup(self.user_ids, np.asarray(raw_ids))
+
+    def item_index(self, raw_ids: ArrayLike) -> np.ndarray:
+        """Column of each raw item id, -1 for items not in the vocabulary."""
+        return _lookup(self.item_ids, np.asarray(raw_ids))
+
+
+def _vocabulary(ids: ArrayLike) -> np.ndarray:
+    """Sorted unique int64 ids."""
+    array = np.asarray(ids)
+    if array.ndim != 1:
+        raise ValueError(f"an id vocabulary must be one-dimensional, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise DataError(f"ids must be integers, got dtype {array.dtype}")
+    return np.unique(array.astype(np.int64))
+
+
+def _lookup(vocabulary: np.ndarray, raw_ids: np.ndarray) -> np.ndarray:
+    """Positions of ``raw_ids`` in the sorted ``vocabulary``; -1 where absent (int64)."""
+    raw_ids = np.atleast_1d(raw_ids)
+    if raw_ids.size == 0 or vocabulary.size == 0:
+        return np.full(raw_ids.shape, -1, dtype=np.int64)
+    positions = np.searchsorted(vocabulary, raw_ids)
+    clipped = np.minimum(positions, vocabulary.size - 1)
+    found = vocabulary[clipped] == raw_ids
+    return np.where(found, clipped, -1).astype(np.int64)

@@ -1,0 +1,283 @@
+"""Scorers: rank and rate items from an artifact's arrays with numpy alone.
+
+Serving and offline evaluation use the same scorer, so what is evaluated is what is
+served. No Surprise import, no unpickling: a scorer is built from ``ModelArtifact.arrays``.
+
+Every artifact carries the vocabularies and the training history:
+
+- ``user_ids``, ``item_ids``: sorted raw ids; row/column ``k`` is ``user_ids[k]``/``item_ids[k]``;
+- ``seen_indptr``, ``seen_indices``: per-user CSR of the items seen in training,
+  never recommended back to that user;
+- ``item_popularity``: training interactions per item, for the popular fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from movierec.errors import ArtifactError
+from movierec.evaluation.metrics import top_k_indices
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked list of raw item ids with their scores; ``fallback`` names the rule used."""
+
+    item_ids: np.ndarray
+    scores: np.ndarray
+    fallback: str | None = None
+
+
+class Scorer:
+    kind: ClassVar[str] = ""
+    predicts_ratings: ClassVar[bool] = False
+    required: ClassVar[tuple[str, ...]] = ()
+    _common: ClassVar[tuple[str, ...]] = (
+        "user_ids",
+        "item_ids",
+        "seen_indptr",
+        "seen_indices",
+        "item_popularity",
+    )
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        missing = [k for k in (*self._common, *self.required) if k not in arrays]
+        if missing:
+            raise ArtifactError(f"{self.kind} artifact lacks arrays: {', '.join(missing)}")
+        self.user_ids = np.asarray(arrays["user_ids"], dtype=np.int64)
+        self.item_ids = np.asarray(arrays["item_ids"], dtype=np.int64)
+        self.seen_indptr = np.asarray(arrays["seen_indptr"], dtype=np.int64)
+        self.seen_indices = np.asarray(arrays["seen_indices"], dtype=np.int64)
+        self.item_popularity = np.asarray(arrays["item_popularity"], dtype=np.float64)
+        if len(self.seen_indptr) != len(self.user_ids) + 1:
+            raise ArtifactError("seen_indptr does not match the user vocabulary")
+        # Popularity order computed once: the fallback is on the hot path for new users.
+        self._popular_order = np.lexsort((np.arange(self.n_items), -self.item_popularity))
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def user_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
+        return _lookup(self.user_ids, raw_ids)
+
+    def item_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
+        return _lookup(self.item_ids, raw_ids)
+
+    def seen(self, user: int) -> np.ndarray:
+        return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """Ranking scores, shape (len(users), n_items), for known user indices."""
+        raise NotImplementedError
+
+    def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+        """Predicted ratings for raw (user, item) pairs; only for rating models."""
+        raise ArtifactError(f"{self.kind} models rank items; they do not predict ratings")
+
+    def recommend(self, user_id: int, n: int, exclude: np.ndarray | None = None) -> Ranked:
+        """Top ``n`` raw item ids for a raw user id, never an item seen in training or in ``exclude``.
+
+        Unknown users get the most popular items (``fallback="popular"``).
+        """
+        user = int(self.user_index(user_id)[0])
+        blocked = np.zeros(self.n_items, dtype=bool)
+        if user >= 0:
+            blocked[self.seen(user)] = True
+        if exclude is not None and len(exclude):
+            idx = self.item_index(np.asarray(exclude))
+            blocked[idx[idx >= 0]] = True
+        if user < 0:
+            return self._popular(n, blocked)
+        scores = self.score(np.array([user]))[0]
+        scores = np.where(blocked | ~np.isfinite(scores), -np.inf, scores)
+        top = top_k_indices(scores[None, :], n)[0]
+        top = top[top >= 0]
+        return Ranked(self.item_ids[top], scores[top])
+
+    def popular(self, n: int) -> Ranked:
+        return self._popular(n, np.zeros(self.n_items, dtype=bool))
+
+    def _popular(self, n: int, blocked: np.ndarray) -> Ranked:
+        order = self._popular_order[~blocked[self._popular_order]][:n]
+        return Ranked(self.item_ids[order], self.item_popularity[order], fallback="popular")
+
+
+class PopularScorer(Scorer):
+    """Most interactions first: the fallback and the simplest baseline."""
+
+    kind = "popular"
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_popularity, (len(users), self.n_items)).copy()
+
+
+class FactorScorer(Scorer):
+    r"""Biased matrix factorisation (Surprise's SVD).
+
+    .. math:: \hat r_{ui} = \mu + b_u + b_i + q_i^\top p_u
+
+    with the bias of an unknown user or item taken as 0 and the dot product dropped
+    when either is unknown, as Surprise does; ratings are clipped to the rating scale.
+    Ranking uses the unclipped estimate, so items above the scale's top stay ordered.
+    """
+
+    kind = "factors"
+    predicts_ratings = True
+    required = ("global_mean", "user_bias", "item_bias", "user_factors", "item_factors", "rating_scale")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.mu = float(arrays["global_mean"])
+        self.bu = np.asarray(arrays["user_bias"], dtype=np.float64)
+        self.bi = np.asarray(arrays["item_bias"], dtype=np.float64)
+        self.pu = np.asarray(arrays["user_factors"], dtype=np.float64)
+        self.qi = np.asarray(arrays["item_factors"], dtype=np.float64)
+        self.scale = tuple(float(x) for x in arrays["rating_scale"])
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return self.mu + self.bu[users][:, None] + self.bi[None, :] + self.pu[users] @ self.qi.T
+
+    def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+        u, i = self.user_index(user_ids), self.item_index(item_ids)
+        ku, ki = u >= 0, i >= 0
+        est = np.full(len(u), self.mu)
+        est[ku] += self.bu[u[ku]]
+        est[ki] += self.bi[i[ki]]
+        both = ku & ki
+        est[both] += np.einsum("ij,ij->i", self.pu[u[both]], self.qi[i[both]])
+        return np.clip(est, *self.scale)
+
+
+class ItemItemScorer(Scorer):
+    r"""Linear item-item model (EASE^R): :math:`s_u = x_u B`, with :math:`x_u` the user's
+    binary history and ``weights`` = B (zero diagonal)."""
+
+    kind = "item_item"
+    required = ("weights",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.weights = np.asarray(arrays["weights"])
+        if self.weights.shape != (self.n_items, self.n_items):
+            raise ArtifactError("item_item weights do not match the item vocabulary")
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        history = np.zeros((len(users), self.n_items), dtype=self.weights.dtype)
+        for row, user in enumerate(users):
+            history[row, self.seen(user)] = 1.0
+        return (history @ self.weights).astype(np.float64)
+
+
+class KNNScorer(Scorer):
+    r"""User-based k-nearest neighbours (Surprise's KNNBasic and KNNBaseline).
+
+    Among the users who rated item :math:`i`, the ``k`` most similar to :math:`u`
+    with positive similarity form :math:`N_i^k(u)`:
+
+    .. math::
+        \hat r_{ui} = b_{ui} + \frac{\sum_{v \in N_i^k(u)} \mathrm{sim}(u, v)\,(r_{vi} - b_{vi})}
+                                    {\sum_{v \in N_i^k(u)} \mathrm{sim}(u, v)}
+
+    with :math:`b = 0` for KNNBasic and :math:`b_{ui} = \mu + b_u + b_i` for KNNBaseline.
+    With fewer than ``min_k`` neighbours, KNNBasic predicts :math:`\mu` and
+    KNNBaseline the baseline alone, as Surprise does.
+    """
+
+    kind = "knn"
+    predicts_ratings = True
+    required = (
+        "similarities",
+        "ratings",
+        "global_mean",
+        "user_bias",
+        "item_bias",
+        "k",
+        "min_k",
+        "use_baseline",
+        "rating_scale",
+    )
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.sim = np.asarray(arrays["similarities"], dtype=np.float64)
+        self.ratings = np.asarray(arrays["ratings"], dtype=np.float64)  # dense, NaN = not rated
+        self.rated = ~np.isnan(self.ratings)
+        self.mu = float(arrays["global_mean"])
+        self.bu = np.asarray(arrays["user_bias"], dtype=np.float64)
+        self.bi = np.asarray(arrays["item_bias"], dtype=np.float64)
+        self.k = int(arrays["k"])
+        self.min_k = int(arrays["min_k"])
+        self.use_baseline = bool(arrays["use_baseline"])
+        self.scale = tuple(float(x) for x in arrays["rating_scale"])
+        # Deviation of every rating from its baseline, precomputed once per artifact.
+        base = self.mu + self.bu[:, None] + self.bi[None, :] if self.use_baseline else 0.0
+        self.residuals = np.where(self.rated, self.ratings - base, 0.0)
+
+    def _estimate_row(self, user: int, items: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Estimates of ``user`` for ``items`` (all by default)."""
+        rated, residuals = self.rated[:, items], self.residuals[:, items]
+        masked = np.where(rated, self.sim[user][:, None], -np.inf)
+        k = min(self.k, self.n_users)
+        top = np.argpartition(-masked, k - 1, axis=0)[:k]
+        sims = np.take_along_axis(masked, top, axis=0)
+        res = np.take_along_axis(residuals, top, axis=0)
+        positive = sims > 0
+        weights = np.where(positive, sims, 0.0)
+        sum_sim = weights.sum(axis=0)
+        actual_k = positive.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            neighbour_term = (weights * res).sum(axis=0) / sum_sim
+        enough = (actual_k >= self.min_k) & (sum_sim > 0)
+        if self.use_baseline:
+            return self.mu + self.bu[user] + self.bi[items] + np.where(enough, neighbour_term, 0.0)
+        return np.where(enough, neighbour_term, self.mu)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.vstack([self._estimate_row(int(u)) for u in users])
+
+    def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+        u, i = self.user_index(user_ids), self.item_index(item_ids)
+        est = np.full(len(u), self.mu)
+        if self.use_baseline:
+            est[u >= 0] += self.bu[u[u >= 0]]
+            est[i >= 0] += self.bi[i[i >= 0]]
+        both = (u >= 0) & (i >= 0)
+        order = np.argsort(u, kind="stable")
+        for rows in np.split(order, np.flatnonzero(np.diff(u[order])) + 1):
+            rows = rows[both[rows]]
+            if len(rows):
+                est[rows] = self._estimate_row(int(u[rows[0]]), i[rows])
+        return np.clip(est, *self.scale)
+
+
+SCORERS: dict[str, type[Scorer]] = {
+    cls.kind: cls for cls in (PopularScorer, FactorScorer, ItemItemScorer, KNNScorer)
+}
+
+
+def scorer_for(kind: str, arrays: Mapping[str, np.ndarray]) -> Scorer:
+    try:
+        cls = SCORERS[kind]
+    except KeyError:
+        raise ArtifactError(f"unknown scorer kind {kind!r}; known: {', '.join(sorted(SCORERS))}") from None
+    try:
+        return cls(arrays)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ArtifactError(f"{kind} artifact arrays are inconsistent: {exc}") from None
+
+
+def _lookup(vocabulary: np.ndarray, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
+    raw = np.atleast_1d(np.asarray(raw_ids, dtype=np.int64))
+    pos = np.searchsorted(vocabulary, raw)
+    pos_clipped = np.minimum(pos, len(vocabulary) - 1)
+    found = (pos < len(vocabulary)) & (vocabulary[pos_clipped] == raw) if len(vocabulary) else pos < 0
+    return np.where(found, pos_clipped, -1)

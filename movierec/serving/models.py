@@ -1,0 +1,113 @@
+"""Per-instance model cache: verified artifacts, refreshed when the live pointer moves.
+
+Each instance loads a model once and keeps it; every ``refresh_seconds`` it reads the
+small ``LIVE`` pointer and, if it moved, loads and verifies the new version. A version
+that fails to load (checksum mismatch, missing file) is refused: the instance keeps the
+last good version, and health reports the error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from movierec.errors import ArtifactError, BackendUnavailable
+from movierec.models.artifact import live_version, load_artifact
+from movierec.models.scoring import Scorer, scorer_for
+from movierec.stores.ports import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+ITEMS_FILE = "items.json"
+FALLBACK_MODEL = "popular"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: str
+    scorer: Scorer
+    titles: dict[int, str]
+    genres: dict[int, str]
+    loaded_at: float
+
+
+@dataclass
+class _Slot:
+    model: LoadedModel | None = None
+    checked_at: float = float("-inf")
+    error: str | None = None
+    refused_version: str | None = None
+
+
+def load_model(store: ArtifactStore, name: str, version: str | None, now: float) -> LoadedModel:
+    artifact = load_artifact(store, name, version)
+    rows = json.loads(artifact.files.get(ITEMS_FILE, b"[]"))
+    return LoadedModel(
+        name=artifact.name,
+        version=artifact.version,
+        scorer=scorer_for(artifact.kind, artifact.arrays),
+        titles={int(r["movie_id"]): r["title"] for r in rows},
+        genres={int(r["movie_id"]): r.get("genres", "") for r in rows},
+        loaded_at=now,
+    )
+
+
+class ModelCache:
+    def __init__(self, store: ArtifactStore, *, refresh_seconds: float, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._slots: dict[tuple[str, str | None], _Slot] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, version: str | None = None) -> LoadedModel | None:
+        """The model to serve for ``name`` (pinned ``version`` or live), or None if none loads."""
+        key = (name, version)
+        slot = self._slots.get(key)
+        now = self.clock()
+        if slot is None or (version is None and now - slot.checked_at >= self.refresh_seconds):
+            with self._lock:
+                slot = self._slots.setdefault(key, _Slot())
+                if (version is None and now - slot.checked_at >= self.refresh_seconds) or slot.model is None:
+                    self._refresh(slot, name, version, now)
+        return slot.model
+
+    def _refresh(self, slot: _Slot, name: str, version: str | None, now: float) -> None:
+        slot.checked_at = now
+        try:
+            target = version or live_version(self.store, name)
+        except (ArtifactError, BackendUnavailable) as exc:
+            slot.error = f"cannot read the live pointer of {name!r}: {exc}"
+            log.warning(slot.error)
+            return
+        if target is None:
+            slot.error = f"model {name!r} has no live version"
+            return
+        if (slot.model is not None and slot.model.version == target) or target == slot.refused_version:
+            return  # unchanged, or already refused: don't re-download a bad version every refresh
+        try:
+            slot.model = load_model(self.store, name, target, now)
+            slot.error = slot.refused_version = None
+            log.info("loaded model %s %s", name, target)
+        except ArtifactError as exc:
+            slot.error, slot.refused_version = str(exc), target
+            log.error("refused model version: %s", exc)
+        except BackendUnavailable as exc:
+            slot.error = f"artifact store unavailable: {exc}"
+            log.warning(slot.error)
+
+    def status(self) -> dict[str, Any]:
+        out = {}
+        for (name, version), slot in sorted(self._slots.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            label = name if version is None else f"{name}@{version}"
+            out[label] = {
+                "version": slot.model.version if slot.model else None,
+                "loaded_at": slot.model.loaded_at if slot.model else None,
+                "error": slot.error,
+            }
+        return out

@@ -1,0 +1,264 @@
+"""The recommend and feedback logic as plain functions of (request, stores) -> response.
+
+No HTTP here: :mod:`movierec.serving.http` parses requests into the typed values below
+and turns results and :class:`ServiceError` into responses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from movierec.errors import BackendUnavailable
+from movierec.events import Assignment, Experiment, Feedback, Impression
+from movierec.experiments.assignment import assign_variant
+from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
+from movierec.serving.tokens import sign_token, verify_token
+from movierec.stores.ports import EventLog
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VARIANT = "default"
+RETRY_AFTER_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    token_secret: str
+    default_model: str = "svd"
+    rating_scale: tuple[float, float] = (0.5, 5.0)
+    experiment_ttl_seconds: float = 5.0
+    assignment_cache_size: int = 100_000
+
+
+class ServiceError(Exception):
+    """An error the client should see, with its HTTP status and a stable code."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def unavailable(what: str) -> ServiceError:
+    return ServiceError(
+        503, "unavailable", f"{what}; retry later", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    user_id: int
+    top_n: int = 10
+
+
+@dataclass(frozen=True)
+class FeedbackRequest:
+    request_id: str
+    token: str
+    user_id: int
+    movie_id: int
+    type: Literal["click", "rating"]
+    value: float | None = None
+    event_id: str | None = None
+
+
+def derived_event_id(request_id: str, movie_id: int, kind: str) -> str:
+    """Without a client event_id, one click (or rating) per shown movie per request counts."""
+    return hashlib.sha256(f"{request_id}|{movie_id}|{kind}".encode()).hexdigest()[:32]
+
+
+class RecommendService:
+    def __init__(
+        self,
+        events: EventLog,
+        models: ModelCache,
+        config: ServingConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.events, self.models, self.config = events, models, config
+        self.clock, self.new_id = clock, new_id
+        self._experiment: tuple[float, Experiment | None] | None = None
+        self._assignments: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- recommend
+    def recommend(self, req: RecommendRequest) -> dict[str, Any]:
+        start = time.perf_counter()
+        experiment = self.running_experiment()
+        experiment_id, variant, model_name, model_version = None, DEFAULT_VARIANT, self.config.default_model, None
+        if experiment is not None:
+            name, bucket = assign_variant(experiment, req.user_id)
+            if name is not None:
+                name = self._sticky_variant(experiment, req.user_id, name, bucket)
+                chosen = next((v for v in experiment.variants if v.name == name), None)
+                if chosen is not None:
+                    experiment_id, variant = experiment.experiment_id, name
+                    model_name, model_version = chosen.model, chosen.version
+        model = self.models.get(model_name, model_version)
+        fallback_reason = None
+        if model is None:
+            model, fallback_reason = self.models.get(FALLBACK_MODEL), "popular"
+            if model is None:
+                raise unavailable(f"no version of model {model_name!r} (nor the popular fallback) can be loaded")
+        ranked = model.scorer.popular(req.top_n) if fallback_reason else model.scorer.recommend(req.user_id, req.top_n)
+        movie_ids = [int(m) for m in ranked.item_ids]
+        scores = [round(float(s), 6) for s in ranked.scores]
+        request_id = self.new_id()
+        latency_ms = (time.perf_counter() - start) * 1000
+        impression = Impression(
+            request_id=request_id,
+            ts=self.clock(),
+            user_id=req.user_id,
+            experiment_id=experiment_id,
+            variant=variant,
+            model_name=model.name,
+            model_version=model.version,
+            movie_ids=tuple(movie_ids),
+            scores=tuple(scores),
+            fallback=ranked.fallback or fallback_reason,
+            latency_ms=round(latency_ms, 3),
+        )
+        try:
+            self.events.record_impression(impression)
+        except BackendUnavailable as exc:
+            log.error("impression not stored: %s", exc)
+            raise unavailable("the event log could not store this impression") from None
+        return {
+            "request_id": request_id,
+            "user_id": req.user_id,
+            "experiment": experiment_id,
+            "variant": variant,
+            "model": {"name": model.name, "version": model.version},
+            "items": _items(model, movie_ids, scores),
+            "fallback": impression.fallback,
+            "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids),
+        }
+
+    def running_experiment(self) -> Experiment | None:
+        now = self.clock()
+        cached = self._experiment
+        if cached is not None and now - cached[0] < self.config.experiment_ttl_seconds:
+            return cached[1]
+        try:
+            running = [e for e in self.events.list_experiments() if e.status == "running"]
+        except BackendUnavailable:
+            if cached is not None:
+                return cached[1]  # a stale config beats refusing traffic
+            raise unavailable("the experiment configuration cannot be read") from None
+        experiment = max(running, key=lambda e: e.started_at) if running else None
+        self._experiment = (now, experiment)
+        return experiment
+
+    def _sticky_variant(self, experiment: Experiment, user_id: int, variant: str, bucket: int) -> str:
+        key = (experiment.experiment_id, user_id)
+        cached = self._assignments.get(key)
+        if cached is not None:
+            return cached
+        try:
+            stored = self.events.get_or_create_assignment(
+                Assignment(experiment.experiment_id, user_id, variant, bucket, self.clock())
+            )
+        except BackendUnavailable:
+            raise unavailable("the assignment could not be stored") from None
+        with self._lock:
+            self._assignments[key] = stored.variant
+            while len(self._assignments) > self.config.assignment_cache_size:
+                self._assignments.popitem(last=False)
+        return stored.variant
+
+    # ---------------------------------------------------------------- feedback
+    def feedback(self, req: FeedbackRequest) -> tuple[int, dict[str, Any]]:
+        """201 when stored now, 200 for a duplicate event_id."""
+        low, high = self.config.rating_scale
+        if req.type == "rating" and (req.value is None or not low <= req.value <= high):
+            raise ServiceError(400, "invalid_argument", f"a rating needs a value in [{low:g}, {high:g}]")
+        if req.type == "click" and req.value is not None:
+            raise ServiceError(400, "invalid_argument", "value is only allowed for type 'rating'")
+        try:
+            impression = self.events.get_impression(req.request_id)
+        except BackendUnavailable:
+            raise unavailable("the event log cannot be read") from None
+        forbidden = ServiceError(403, "permission_denied", "token is not valid for this request, user and movie")
+        if impression is None or impression.user_id != req.user_id:
+            raise forbidden
+        if not verify_token(
+            self.config.token_secret, req.token, req.request_id, impression.user_id, impression.movie_ids
+        ):
+            raise forbidden
+        if req.movie_id not in impression.movie_ids:
+            model = self.models.get(impression.model_name, impression.model_version)
+            if model is not None and req.movie_id not in model.titles:
+                raise ServiceError(400, "invalid_argument", f"unknown movie_id {req.movie_id}")
+            raise forbidden
+        event = Feedback(
+            event_id=req.event_id or derived_event_id(req.request_id, req.movie_id, req.type),
+            ts=self.clock(),
+            request_id=req.request_id,
+            user_id=req.user_id,
+            movie_id=req.movie_id,
+            type=req.type,
+            value=req.value,
+            position=impression.movie_ids.index(req.movie_id) + 1,
+            experiment_id=impression.experiment_id,
+            variant=impression.variant,
+        )
+        try:
+            created = self.events.record_feedback(event)
+        except BackendUnavailable as exc:
+            log.error("feedback not stored: %s", exc)
+            raise unavailable("the event log could not store this feedback") from None
+        body = {"event_id": event.event_id, "status": "recorded" if created else "duplicate"}
+        return (201 if created else 200), body
+
+    # ---------------------------------------------------------------- health
+    def warm(self) -> None:
+        """Load what the first requests will need, so they don't pay for it."""
+        for name in {self.config.default_model, FALLBACK_MODEL}:
+            self.models.get(name)
+        try:
+            experiment = self.running_experiment()
+        except ServiceError:
+            return
+        for variant in experiment.variants if experiment else ():
+            self.models.get(variant.model, variant.version)
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        self.warm()
+        models = self.models.status()
+        try:
+            self.events.ping()
+            events_ok, events_error = True, None
+        except BackendUnavailable as exc:
+            events_ok, events_error = False, str(exc)
+        experiment = self._experiment[1] if self._experiment else None
+        serving = any(m["version"] for m in models.values())
+        healthy = serving and events_ok and not any(m["error"] for m in models.values())
+        body = {
+            "status": "ok" if healthy else ("degraded" if serving else "unavailable"),
+            "models": models,
+            "event_log": {"ok": events_ok, "error": events_error},
+            "experiment": experiment.experiment_id if experiment else None,
+        }
+        return (200 if serving else 503), body
+
+
+def _items(model: LoadedModel, movie_ids: list[int], scores: list[float]) -> list[dict[str, Any]]:
+    return [
+        {
+            "movie_id": movie_id,
+            "title": model.titles.get(movie_id, ""),
+            "genres": model.genres.get(movie_id, ""),
+            "score": score,
+            "rank": rank,
+        }
+        for rank, (movie_id, score) in enumerate(zip(movie_ids, scores), start=1)
+    ]

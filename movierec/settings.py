@@ -1,0 +1,105 @@
+"""Typed settings, read from the environment once at an entry point and passed down.
+
+Library code never reads ``os.environ``; ``Settings.from_env`` is called by the CLI,
+the functions' entry module and the jobs' entry module only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from movierec.errors import ConfigError
+
+Backend = Literal["local", "gcp"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: Backend = "local"
+    home: Path = Path(".movierec")
+    movielens_dir: Path | None = None
+    data_cache: Path = Path.home() / ".cache" / "movierec"
+    dataset: str = "ml-100k"
+    seed: int = 42
+    mlflow_tracking_uri: str | None = None
+    # Google Cloud
+    gcp_project: str | None = None
+    artifact_bucket: str | None = None
+    firestore_database: str = "(default)"
+    bigquery_dataset: str = "movierec"
+    # Serving
+    token_secret: str = field(default="dev-only-secret", repr=False)
+    default_model: str = "svd"
+    max_body_bytes: int = 64 * 1024
+    artifact_refresh_seconds: float = 60.0
+    # Alerts
+    alert_webhook_url: str | None = field(default=None, repr=False)
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "events.sqlite"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        backend = env.get("MOVIEREC_BACKEND", "local")
+        if backend not in ("local", "gcp"):
+            raise ConfigError(f"MOVIEREC_BACKEND must be 'local' or 'gcp', got {backend!r}")
+        settings = cls(
+            backend=backend,  # type: ignore[arg-type]
+            home=Path(env.get("MOVIEREC_HOME", ".movierec")),
+            movielens_dir=Path(env["MOVIELENS_DIR"]) if env.get("MOVIELENS_DIR") else None,
+            data_cache=Path(env.get("MOVIEREC_DATA_CACHE", str(cls.data_cache))),
+            dataset=env.get("MOVIEREC_DATASET", "ml-100k"),
+            seed=_int(env, "MOVIEREC_SEED", 42),
+            mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+            gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or None,
+            artifact_bucket=env.get("MOVIEREC_ARTIFACT_BUCKET") or None,
+            firestore_database=env.get("MOVIEREC_FIRESTORE_DATABASE", "(default)"),
+            bigquery_dataset=env.get("MOVIEREC_BQ_DATASET", "movierec"),
+            token_secret=env.get("MOVIEREC_TOKEN_SECRET", "dev-only-secret"),
+            default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
+            max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
+            artifact_refresh_seconds=float(_int(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60)),
+            alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
+        )
+        if settings.backend == "gcp":
+            missing = [
+                name
+                for name, value in (
+                    ("GOOGLE_CLOUD_PROJECT", settings.gcp_project),
+                    ("MOVIEREC_ARTIFACT_BUCKET", settings.artifact_bucket),
+                )
+                if not value
+            ]
+            if missing:
+                raise ConfigError(f"MOVIEREC_BACKEND=gcp needs {', '.join(missing)}")
+            if settings.token_secret == "dev-only-secret":
+                raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
+        return settings
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None

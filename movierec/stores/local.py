@@ -1,0 +1,362 @@
+"""The embedded defaults: artifacts in a local folder, events in a SQLite file (WAL mode).
+
+Both need no setup and behave like their cloud counterparts in ``gcs.py`` and
+``firestore.py``; the contract tests in ``tests/stores`` run the same assertions
+against both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from movierec.errors import BackendUnavailable
+from movierec.events import Assignment, Experiment, Feedback, Impression
+from movierec.stores.ports import ArtifactNotFound
+from movierec.stores.validation import (
+    SCAN_TIME_FIELDS,
+    scan_time_field,
+    validate_event_id,
+    validate_key,
+    validate_limit,
+    validate_prefix,
+)
+
+# Temporary files of in-flight writes: hidden, and never listed as keys.
+_PARTIAL_PREFIX = "."
+_PARTIAL_SUFFIX = ".partial"
+
+
+class LocalArtifactStore:
+    """Keys are files below ``root``; ``a/b.npz`` is ``root/a/b.npz``.
+
+    ``content_type`` is accepted for compatibility with Cloud Storage and ignored:
+    a folder keeps no metadata.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ArtifactNotFound(f"no artifact {key!r} in {self.describe()}") from None
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot read artifact {key!r} in {self.describe()}: {exc}") from exc
+
+    def write_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write to a temporary file in the same folder, then rename it over the key.
+
+        ``os.replace`` is atomic within one file system, so a concurrent reader sees
+        the old file or the new one, never a prefix of it.
+        """
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(
+                dir=path.parent, prefix=_PARTIAL_PREFIX + path.name + ".", suffix=_PARTIAL_SUFFIX
+            )
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot write artifact {key!r} in {self.describe()}: {exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; artifacts are shared read-only
+            os.replace(tmp_name, path)
+        except OSError as exc:
+            with suppress(OSError):
+                os.unlink(tmp_name)
+            raise BackendUnavailable(f"cannot write artifact {key!r} in {self.describe()}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> list[str]:
+        validate_prefix(prefix)
+        # Walk only the deepest folder the prefix names, not the whole store.
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        keys: list[str] = []
+        for dirpath, _dirnames, filenames in os.walk(start):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                if name.startswith(_PARTIAL_PREFIX) and name.endswith(_PARTIAL_SUFFIX):
+                    continue
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Remove the key; deleting a key that does not exist is not an error."""
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except IsADirectoryError:
+            pass  # a folder is a key prefix, not a key
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot delete artifact {key!r} in {self.describe()}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How one event collection is laid out in SQLite."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    key: tuple[str, ...]
+    json_columns: frozenset[str] = frozenset()
+
+    @property
+    def time_column(self) -> str:
+        return SCAN_TIME_FIELDS[self.name]
+
+    def ddl(self) -> str:
+        cols = ", ".join(f"{c} {t}" for c, t in zip(self.columns, self.types, strict=True))
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}, PRIMARY KEY ({', '.join(self.key)}));"
+            f"CREATE INDEX IF NOT EXISTS {self.name}_{self.time_column}"
+            f" ON {self.name} ({self.time_column})"
+        )
+
+    def encode(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            json.dumps(row[c]) if c in self.json_columns else row[c] for c in self.columns
+        )
+
+    def decode(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            c: json.loads(v) if c in self.json_columns and v is not None else v
+            for c, v in zip(self.columns, values, strict=True)
+        }
+
+    def insert_sql(self, conflict: str) -> str:
+        marks = ", ".join("?" for _ in self.columns)
+        return f"INSERT OR {conflict} INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})"
+
+    def select_sql(self) -> str:
+        where = " AND ".join(f"{c} = ?" for c in self.key)
+        return f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {where}"
+
+    def scan_sql(self) -> str:
+        # Ties on time are broken by the key as Firestore spells it (the document id),
+        # so both event logs return equal-time rows in the same order.
+        tie = " || ':' || ".join(self.key)
+        return (
+            f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.time_column} >= ?"
+            f" ORDER BY {self.time_column}, {tie} LIMIT ?"
+        )
+
+
+_TABLES: dict[str, _Table] = {
+    t.name: t
+    for t in (
+        _Table(
+            "experiments",
+            ("experiment_id", "salt", "variants", "status", "coverage", "primary_metric",
+             "guardrails", "created_at", "started_at", "stopped_at"),
+            ("TEXT NOT NULL", "TEXT", "TEXT", "TEXT", "REAL", "TEXT", "TEXT", "REAL", "REAL", "REAL"),
+            key=("experiment_id",),
+            json_columns=frozenset({"variants", "guardrails"}),
+        ),
+        _Table(
+            "assignments",
+            ("experiment_id", "user_id", "variant", "bucket", "ts"),
+            ("TEXT NOT NULL", "INTEGER NOT NULL", "TEXT", "INTEGER", "REAL"),
+            key=("experiment_id", "user_id"),
+        ),
+        _Table(
+            "impressions",
+            ("request_id", "ts", "user_id", "experiment_id", "variant", "model_name",
+             "model_version", "movie_ids", "scores", "fallback", "latency_ms"),
+            ("TEXT NOT NULL", "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+             "TEXT", "REAL"),
+            key=("request_id",),
+            json_columns=frozenset({"movie_ids", "scores"}),
+        ),
+        _Table(
+            "feedback",
+            ("event_id", "ts", "request_id", "user_id", "movie_id", "type", "value", "position",
+             "experiment_id", "variant", "extra"),
+            ("TEXT NOT NULL", "REAL", "TEXT", "INTEGER", "INTEGER", "TEXT", "REAL", "INTEGER",
+             "TEXT", "TEXT", "TEXT"),
+            key=("event_id",),
+            json_columns=frozenset({"extra"}),
+        ),
+    )
+}
+
+
+class SQLiteEventLog:
+    """The EventLog in one SQLite file, safe for the threads of one process and for
+    several processes (gunicorn workers) on one machine.
+
+    Each thread gets its own connection (a sqlite3 connection must not be shared
+    between threads); WAL mode lets readers run beside the single writer, and
+    ``busy_timeout`` makes a writer wait for the lock instead of failing at once.
+    Every statement runs in its own transaction (autocommit), and the default
+    ``synchronous=FULL`` makes a returned write durable. Errors of the database
+    itself (locked past the timeout, disk I/O, unopenable file) become
+    ``BackendUnavailable``.
+    """
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._schema_ready = False
+
+    def describe(self) -> str:
+        return str(self.path.absolute())
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:  # locked, disk I/O, cannot open, read-only
+            raise self._unavailable(action, exc) from exc
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # IntegrityError etc. are our bugs
+                raise
+            raise self._unavailable(action, exc) from exc  # "file is not a database"
+        except OSError as exc:  # the parent folder cannot be created
+            raise self._unavailable(action, exc) from exc
+
+    def _unavailable(self, action: str, exc: BaseException) -> BackendUnavailable:
+        return BackendUnavailable(f"SQLite event log {self.describe()}: {action} failed: {exc}")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout_ms / 1000,
+            isolation_level=None,  # autocommit: one statement, one transaction
+            check_same_thread=False,  # only so that close() may close it from another thread
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            with self._lock:  # one thread per process creates the schema
+                if not self._schema_ready:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(";".join(t.ddl() for t in _TABLES.values()))
+                    self._schema_ready = True
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            self._connections.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this log opened (in any thread)."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+            self._local = threading.local()
+
+    def ping(self) -> None:
+        """Take and release the write lock: proves the file is open, writable and not stuck."""
+        with self._guard("ping"):
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+
+    # -- generic rows --------------------------------------------------------------------
+
+    def _insert(self, table: _Table, row: Mapping[str, Any], conflict: str) -> bool:
+        with self._guard(f"write to {table.name}"):
+            cur = self._conn().execute(table.insert_sql(conflict), table.encode(row))
+            return cur.rowcount == 1
+
+    def _get(self, table: _Table, *key: Any) -> dict[str, Any] | None:
+        with self._guard(f"read from {table.name}"):
+            found = self._conn().execute(table.select_sql(), key).fetchone()
+        return None if found is None else table.decode(found)
+
+    # -- EventLog ------------------------------------------------------------------------
+
+    def put_experiment(self, experiment: Experiment) -> None:
+        validate_event_id("experiment_id", experiment.experiment_id)
+        self._insert(_TABLES["experiments"], experiment.to_dict(), "REPLACE")
+
+    def get_experiment(self, experiment_id: str) -> Experiment | None:
+        row = self._get(_TABLES["experiments"], validate_event_id("experiment_id", experiment_id))
+        return None if row is None else Experiment.from_dict(row)
+
+    def list_experiments(self) -> list[Experiment]:
+        table = _TABLES["experiments"]
+        with self._guard("read from experiments"):
+            rows = self._conn().execute(
+                f"SELECT {', '.join(table.columns)} FROM experiments ORDER BY experiment_id"
+            ).fetchall()
+        return [Experiment.from_dict(table.decode(r)) for r in rows]
+
+    def get_or_create_assignment(self, assignment: Assignment) -> Assignment:
+        """INSERT OR IGNORE then read back: of concurrent first calls exactly one row lands."""
+        validate_event_id("experiment_id", assignment.experiment_id)
+        self._insert(_TABLES["assignments"], assignment.to_dict(), "IGNORE")
+        stored = self.get_assignment(assignment.experiment_id, assignment.user_id)
+        if stored is None:  # only if someone deleted it in between
+            raise self._unavailable("assignment read-back", LookupError(assignment.key))
+        return stored
+
+    def get_assignment(self, experiment_id: str, user_id: int) -> Assignment | None:
+        validate_event_id("experiment_id", experiment_id)
+        row = self._get(_TABLES["assignments"], experiment_id, user_id)
+        return None if row is None else Assignment.from_dict(row)
+
+    def record_impression(self, impression: Impression) -> None:
+        """Store once per request_id; a repeated request_id (a retried write) is ignored."""
+        validate_event_id("request_id", impression.request_id)
+        self._insert(_TABLES["impressions"], impression.to_dict(), "IGNORE")
+
+    def get_impression(self, request_id: str) -> Impression | None:
+        row = self._get(_TABLES["impressions"], validate_event_id("request_id", request_id))
+        return None if row is None else Impression.from_dict(row)
+
+    def record_feedback(self, feedback: Feedback) -> bool:
+        validate_event_id("event_id", feedback.event_id)
+        return self._insert(_TABLES["feedback"], feedback.to_dict(), "IGNORE")
+
+    def get_feedback(self, event_id: str) -> Feedback | None:
+        row = self._get(_TABLES["feedback"], validate_event_id("event_id", event_id))
+        return None if row is None else Feedback.from_dict(row)
+
+    def scan(self, collection: str, since: float, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows with time >= ``since`` (``created_at`` for experiments, else ``ts``), oldest
+        first, as the ``to_dict()`` of their event. Page through large collections with
+        ``limit`` and the last time seen (rows at that time come again: dedupe by key)."""
+        scan_time_field(collection)  # ValueError for an unknown collection
+        table = _TABLES[collection]
+        validate_limit(limit)
+        with self._guard(f"scan of {collection}"):
+            rows = self._conn().execute(table.scan_sql(), (since, -1 if limit is None else limit))
+            return [table.decode(r) for r in rows.fetchall()]

@@ -1,0 +1,72 @@
+"""The three storage ports of DESIGN.md. Adapters live beside this module.
+
+Every adapter raises ``movierec.errors.BackendUnavailable`` when its backend cannot
+be reached, so callers (the HTTP handlers) can answer 503 instead of 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
+
+from movierec.events import Assignment, Experiment, Feedback, Impression
+
+
+class ArtifactNotFound(KeyError):
+    """No object at that key."""
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """A flat key -> bytes store (a folder locally, a Cloud Storage bucket in production).
+
+    Keys use '/' separators, e.g. ``models/ease/20261126T101500Z-1a2b3c/arrays.npz``.
+    """
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def write_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write atomically: a reader sees the old object or the whole new one, never a part."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str = "") -> list[str]:
+        """All keys starting with ``prefix``, sorted."""
+
+    def delete(self, key: str) -> None: ...
+
+    def describe(self) -> str:
+        """Where the store is, for messages (a path or gs:// URL)."""
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Experiments, assignments, impressions and feedback (SQLite locally, Firestore in production)."""
+
+    # experiments
+    def put_experiment(self, experiment: Experiment) -> None: ...
+
+    def get_experiment(self, experiment_id: str) -> Experiment | None: ...
+
+    def list_experiments(self) -> list[Experiment]: ...
+
+    # assignments: the first write wins, later calls return what is stored
+    def get_or_create_assignment(self, assignment: Assignment) -> Assignment: ...
+
+    def get_assignment(self, experiment_id: str, user_id: int) -> Assignment | None: ...
+
+    # impressions: created once per request_id
+    def record_impression(self, impression: Impression) -> None: ...
+
+    def get_impression(self, request_id: str) -> Impression | None: ...
+
+    # feedback: idempotent on event_id; True when stored now, False for a duplicate
+    def record_feedback(self, feedback: Feedback) -> bool: ...
+
+    def get_feedback(self, event_id: str) -> Feedback | None: ...
+
+    # export: rows of a collection with ts >= since, ordered by ts
+    def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]: ...
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable when the backend cannot serve requests."""

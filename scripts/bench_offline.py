@@ -1,0 +1,100 @@
+"""Offline quality and speed benchmark for issue #2 (numbers go in the README).
+
+    .venv/bin/python scripts/bench_offline.py [--trials 20] [--json bench/offline.json]
+
+Measures on ml-100k (MOVIELENS_DIR or ../shared/data/ml-100k):
+- ms75: B (EASE) and A (SVD) ranking metrics, hyper-parameters chosen on validation only;
+- kfold5: RMSE/MAE of A (SVD) and of tuned SVD (Optuna, per-fold validation split);
+- wall time of training A and B on all data and writing their artifacts (no tuning);
+- reproducibility: two trainings with one seed give identical metrics and array checksums.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from movierec.evaluation.protocols import evaluate, format_table
+from movierec.models.artifact import array_digest, save_artifact
+from movierec.models.registry import make_trainer
+from movierec.stores.local import LocalArtifactStore
+from movierec.training import prepare_data
+
+TARGETS = {
+    "ms75 ease ndcg@10 >= 0.48": lambda r: r["ms75"]["ease"]["ndcg@10"] >= 0.48,
+    "ms75 ease precision@10 >= 0.41": lambda r: r["ms75"]["ease"]["precision@10"] >= 0.41,
+    "kfold5 svd rmse <= 0.94": lambda r: r["kfold5"]["svd"]["rmse"] <= 0.94,
+    "kfold5 svd-tuned rmse < 0.919 (SVD++)": lambda r: r["kfold5"]["svd-tuned"]["rmse"] < 0.919,
+    "train A+B and write artifacts < 60 s": lambda r: r["train_seconds"] < 60,
+    "same seed -> same metrics and checksums": lambda r: r["reproducible"],
+}
+
+
+def train_and_write(prepared, seed: int) -> tuple[float, dict]:
+    """Fit A and B on all data and write their artifacts; returns (seconds, digests)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LocalArtifactStore(Path(tmp))
+        start = time.perf_counter()
+        digests = {}
+        for name in ("svd", "ease"):
+            artifact = save_artifact(store, make_trainer(name, seed=seed).fit(prepared.training))
+            digests[name] = {k: array_digest(v) for k, v in artifact.arrays.items()}
+            digests[name]["npz"] = artifact.manifest["files"]["arrays.npz"]
+        return time.perf_counter() - start, digests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=20, help="Optuna trials per fold for svd-tuned")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--skip-kfold", action="store_true")
+    args = parser.parse_args()
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+    movielens_dir = Path(os.environ.get("MOVIELENS_DIR") or shared)
+    prepared = prepare_data(
+        "ml-100k", movielens_dir=movielens_dir, cache_dir=Path(tempfile.gettempdir()), now=time.time()
+    )
+    results: dict = {"cpus": os.cpu_count()}
+
+    def run(protocol: str, models: list[str]) -> list:
+        start = time.perf_counter()
+        rows = evaluate(protocol, models, prepared.training, seed=args.seed, tuning_trials=args.trials)
+        print(f"\n## {protocol} ({time.perf_counter() - start:.0f} s)\n")
+        print(format_table(rows))
+        results[protocol] = {r.model: r.as_dict() for r in rows}
+        return rows
+
+    ms75 = run("ms75", ["ease", "svd", "popular"])
+    if not args.skip_kfold:
+        run("kfold5", ["svd", "svd-tuned"])
+
+    seconds, digests = train_and_write(prepared, args.seed)
+    _, digests_again = train_and_write(prepared, args.seed)
+    again = evaluate("ms75", ["ease", "svd"], prepared.training, seed=args.seed)
+    same_metrics = all(a.metrics == b.metrics for a, b in zip(ms75[:2], again))
+    results["train_seconds"] = seconds
+    results["reproducible"] = bool(same_metrics and digests == digests_again)
+    print(f"\ntrain A+B on all of ml-100k and write artifacts: {seconds:.1f} s (no tuning)")
+    print(f"same seed twice: metrics equal={same_metrics}, array checksums equal={digests == digests_again}")
+
+    print("\n## targets\n")
+    failed = 0
+    checkable = {k: v for k, v in TARGETS.items() if not (args.skip_kfold and "kfold5" in k)}
+    for label, check in checkable.items():
+        ok = check(results)
+        failed += not ok
+        print(f"- [{'x' if ok else ' '}] {label}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

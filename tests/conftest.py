@@ -1,0 +1,79 @@
+"""Project-wide fixtures: the local stand-ins of Google Cloud, started once per session.
+
+Session fixtures (started on first use, stopped by PID at the end of the session):
+
+- ``firestore_emulator``: a ``tests.emulators.FirestoreEmulator``; ``.env()`` gives
+  ``{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:PORT"}``, ``.stop()``/``.start()`` take it
+  down and bring it back on the same port, ``.reset(project)`` deletes all documents.
+- ``storage_emulator``: a ``tests.emulators.StorageEmulator``; ``.env()`` gives
+  ``{"STORAGE_EMULATOR_HOST": "http://127.0.0.1:PORT"}``, ``.create_bucket(name)``,
+  ``.reset()`` deletes every bucket.
+
+Per-test fixtures, each with the emulator running and its data emptied first:
+``firestore_client`` (a ``firestore.Client``) and ``gcs_bucket`` (a ``GCSBucket``:
+client + bucket name). A test that stops an emulator must start it again in a
+``finally``; the per-test fixtures restart a stopped emulator anyway.
+
+A missing emulator program FAILS the test that needs it, with install instructions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests import emulators
+from tests.emulators import EmulatorNotInstalled, FirestoreEmulator, StorageEmulator
+
+GCP_TEST_PROJECT = "movierec-test"
+GCS_TEST_BUCKET = "movierec-test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
+    try:
+        emulator = emulators.firestore_emulator(log_dir=tmp_path_factory.mktemp("firestore"))
+    except EmulatorNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
+    try:
+        emulator = emulators.storage_emulator(log_dir=tmp_path_factory.mktemp("storage"))
+    except EmulatorNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def firestore_client(firestore_emulator: FirestoreEmulator) -> Iterator[Any]:
+    """A ``google.cloud.firestore.Client`` on the emulator, project ``GCP_TEST_PROJECT``, empty."""
+    firestore_emulator.start()  # no-op unless an earlier test left it stopped
+    firestore_emulator.reset(GCP_TEST_PROJECT)
+    client = firestore_emulator.client(GCP_TEST_PROJECT)
+    yield client
+    client.close()
+
+
+@dataclass(frozen=True)
+class GCSBucket:
+    client: Any  # google.cloud.storage.Client
+    name: str
+
+
+@pytest.fixture
+def gcs_bucket(storage_emulator: StorageEmulator) -> GCSBucket:
+    """An empty bucket ``GCS_TEST_BUCKET`` on the storage emulator and a client for it."""
+    storage_emulator.start()
+    storage_emulator.reset()
+    storage_emulator.create_bucket(GCS_TEST_BUCKET, GCP_TEST_PROJECT)
+    return GCSBucket(storage_emulator.client(GCP_TEST_PROJECT), GCS_TEST_BUCKET)
