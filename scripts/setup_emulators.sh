@@ -1,11 +1,50 @@
 #!/usr/bin/env bash
-# Checks (and where it can, installs) the local stand-ins of the Google Cloud services.
-# gcp-storage-emulator comes from requirements-dev.txt; bqemulator needs its own
-# virtualenv because it pins protobuf below what the Google clients use.
+# Checks (and where it can, installs) the local stand-ins of the Google Cloud services
+# used by the emulator tests (tests/emulators.py, tests/conftest.py):
+#   Firestore      the official emulator from the Google Cloud CLI (Java 17+)
+#   Cloud Storage  gcp-storage-emulator, from requirements-dev.txt, in .venv
+#   BigQuery       bqemulator in its own virtualenv .venv-bq: it pins protobuf below
+#                  what the Google clients in .venv need.
+# Idempotent: run it again at any time. Exits non-zero when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+VENV_BQ="${VENV_BQ:-.venv-bq}"
 FIRESTORE=/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator
-if [ ! -x "$FIRESTORE" ]; then
-  echo "note: the Firestore emulator is missing; emulator tests will fail until it is installed:" >&2
-  echo "  apt-get install google-cloud-cli-firestore-emulator openjdk-17-jre-headless" >&2
+missing=0
+
+# Firestore: try apt when the package is known to it (Google Cloud's apt repository).
+if [ ! -x "$FIRESTORE" ] || ! command -v java >/dev/null; then
+  if [ "$(id -u)" = 0 ] && apt-cache show google-cloud-cli-firestore-emulator >/dev/null 2>&1; then
+    apt-get install -y -q google-cloud-cli-firestore-emulator openjdk-17-jre-headless
+  fi
 fi
+if [ ! -x "$FIRESTORE" ] || ! command -v java >/dev/null; then
+  echo "missing: the Firestore emulator or Java 17+; emulator tests fail until installed:" >&2
+  echo "  apt-get install google-cloud-cli-firestore-emulator openjdk-17-jre-headless" >&2
+  missing=1
+fi
+
+# Cloud Storage: a console script of the project's virtualenv.
+if [ ! -x "$VENV/bin/gcp-storage-emulator" ]; then
+  echo "missing: $VENV/bin/gcp-storage-emulator; run: $VENV/bin/pip install -r requirements-dev.txt" >&2
+  missing=1
+fi
+
+# BigQuery: a separate virtualenv, pinned as DESIGN.md says.
+if [ ! -x "$VENV_BQ/bin/bqemulator" ]; then
+  "$PYTHON" -m venv "$VENV_BQ"
+  "$VENV_BQ/bin/python" -m pip install -q --upgrade pip
+  "$VENV_BQ/bin/python" -m pip install -q \
+    'bqemulator==1.4.*' 'duckdb==1.5.5' 'duckdb-extension-spatial==1.5.5' duckdb-extensions numpy
+fi
+if ! "$VENV_BQ/bin/python" -c 'from duckdb_extensions import import_extension; import_extension("spatial")'; then
+  echo "broken: $VENV_BQ cannot load the DuckDB spatial extension; delete $VENV_BQ and rerun" >&2
+  missing=1
+fi
+
+if [ "$missing" = 0 ]; then
+  echo "emulators ready: firestore ($FIRESTORE), storage ($VENV/bin/gcp-storage-emulator), bigquery ($VENV_BQ/bin/bqemulator)"
+fi
+exit "$missing"

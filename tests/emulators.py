@@ -155,6 +155,17 @@ class Emulator:
         self.stop()
         self.start()
 
+    def pause(self) -> None:
+        """Freeze the process group (SIGSTOP): the port stays open but nothing answers,
+        like a backend that hangs; unlike stop(), its data survives until resume()."""
+        if self._process is None:
+            raise EmulatorError(f"{self.name} is not running")
+        os.killpg(self._process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None:
+            os.killpg(self._process.pid, signal.SIGCONT)
+
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

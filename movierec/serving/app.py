@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,7 +41,7 @@ class ServingApp:
 
 
 def build_service(settings: Settings, stores: Stores) -> RecommendService:
-    models = ModelCache(stores.artifacts, refresh_seconds=settings.artifact_refresh_seconds, clock=time.monotonic)
+    models = ModelCache(stores.artifacts, refresh_seconds=settings.artifact_refresh_seconds)
     config = ServingConfig(
         token_secret=settings.token_secret,
         default_model=settings.default_model,

@@ -12,8 +12,8 @@ import re
 from typing import Any, Literal
 
 import flask
-from werkzeug.exceptions import RequestEntityTooLarge
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from movierec.serving.service import (
     FeedbackRequest,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,17 @@ def load_model(store: ArtifactStore, name: str, version: str | None, now: float)
 
 
 class ModelCache:
-    def __init__(self, store: ArtifactStore, *, refresh_seconds: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        *,
+        refresh_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.refresh_seconds = refresh_seconds
-        self.clock = clock
+        self.clock, self.wall_clock = clock, wall_clock
         self._slots: dict[tuple[str, str | None], _Slot] = {}
         self._lock = threading.Lock()
 
@@ -91,7 +99,7 @@ class ModelCache:
         if (slot.model is not None and slot.model.version == target) or target == slot.refused_version:
             return  # unchanged, or already refused: don't re-download a bad version every refresh
         try:
-            slot.model = load_model(self.store, name, target, now)
+            slot.model = load_model(self.store, name, target, self.wall_clock())
             slot.error = slot.refused_version = None
             log.info("loaded model %s %s", name, target)
         except ArtifactError as exc:

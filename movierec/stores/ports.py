@@ -6,7 +6,7 @@ be reached, so callers (the HTTP handlers) can answer 503 instead of 500.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from movierec.events import Assignment, Experiment, Feedback, Impression
@@ -70,3 +70,29 @@ class EventLog(Protocol):
 
     def ping(self) -> None:
         """Raise BackendUnavailable when the backend cannot serve requests."""
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """Analysis tables (DuckDB locally, BigQuery in production).
+
+    Tables mirror the EventLog collections (same field names as movierec.events):
+    ``assignments`` (key experiment_id + user_id), ``impressions`` (key request_id),
+    ``feedback`` (key event_id); plus ``export_watermarks`` and ``alerts``.
+    SQL is written once in BigQuery's dialect with ``@name`` parameters; the DuckDB
+    adapter transpiles it with sqlglot.
+    """
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; idempotent."""
+
+    def insert_new(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the rows whose key is not in ``table`` yet; returns how many were inserted."""
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+    def get_watermark(self, name: str) -> float | None: ...
+
+    def set_watermark(self, name: str, value: float) -> None: ...
+
+    def describe(self) -> str: ...

@@ -1,0 +1,37 @@
+"""`movierec data fetch|validate`."""
+
+from __future__ import annotations
+
+import argparse
+
+from movierec.cli.common import DATASETS, add_data_options, prepare
+from movierec.settings import Settings
+
+
+def fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.data.fetch import fetch_dataset
+
+    folder = fetch_dataset(args.dataset, movielens_dir=settings.movielens_dir, cache_dir=settings.data_cache)
+    print(f"{args.dataset}: verified files in {folder}")
+    return 0
+
+
+def validate(args: argparse.Namespace, settings: Settings) -> int:
+    prepared = prepare(args, settings)
+    ratings = prepared.training.ratings
+    print(
+        f"{args.dataset}: {len(ratings):,} ratings, {ratings['user_id'].nunique():,} users, "
+        f"{ratings['item_id'].nunique():,} movies passed validation"
+    )
+    print(f"cleaning: {prepared.cleaning}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="get and check MovieLens").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("fetch", help="use MOVIELENS_DIR or download + verify the official zip")
+    p.add_argument("--dataset", default=None, choices=DATASETS)
+    p.set_defaults(func=fetch)
+    p = data.add_parser("validate", help="load, clean and validate; report what fails")
+    add_data_options(p)
+    p.set_defaults(func=validate)

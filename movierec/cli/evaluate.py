@@ -1,0 +1,44 @@
+"""`movierec evaluate`: offline evaluation under a protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from movierec.cli.common import add_data_options, prepare, progress
+from movierec.settings import Settings
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.evaluation.protocols import evaluate, format_table, n_splits
+    from movierec.models.registry import parse_model_list
+
+    models = parse_model_list(args.models)
+    prepared = prepare(args, settings)
+    with progress(len(models) * n_splits(args.protocol), f"evaluate {args.protocol}") as bar:
+        results = evaluate(
+            args.protocol,
+            models,
+            prepared.training,
+            seed=args.seed,
+            k=args.k,
+            tuning_trials=args.trials,
+            on_step=lambda step: (bar.set_postfix_str(step), bar.update()),
+        )
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        print(f"protocol {args.protocol} on {args.dataset}, k={args.k}")
+        print(format_table(results))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="offline evaluation under a protocol")
+    add_data_options(p)
+    p.add_argument("--protocol", default="ms75", choices=["ms75", "kfold5", "temporal"])
+    p.add_argument("--models", default="svd,ease", help="comma-separated: svd, svd-tuned, knn-basic, knn-baseline, ease, popular")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--trials", type=int, default=20, help="Optuna trials for tuned models")
+    p.add_argument("--json", action="store_true", help="one JSON object per model")
+    p.set_defaults(func=evaluate)

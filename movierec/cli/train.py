@@ -1,0 +1,62 @@
+"""`movierec train`: train, evaluate and publish models A and B."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from movierec.cli.common import add_data_options, prepare, progress
+from movierec.settings import Settings
+
+
+def train(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.evaluation.protocols import ModelResult, format_table
+    from movierec.models.registry import parse_model_list
+    from movierec.stores.factory import make_stores
+    from movierec.training import train_and_publish
+
+    models = parse_model_list(args.models)
+    prepared = prepare(args, settings)
+    store = make_stores(settings, os.environ).artifacts
+    start = time.perf_counter()
+    with progress(len(models), "train") as bar:
+        published = train_and_publish(
+            prepared,
+            store,
+            models,
+            seed=args.seed,
+            tracking_uri=None if args.no_mlflow else settings.tracking_uri,
+            mlflow_artifacts=(settings.home / "mlartifacts").resolve().as_uri(),
+            tuning_trials=args.trials,
+            on_step=lambda step: (bar.set_postfix_str(step), bar.update()),
+        )
+    elapsed = time.perf_counter() - start
+    rows = [
+        ModelResult(
+            p.artifact.name,
+            "holdout",
+            {k.removeprefix("holdout_"): v for k, v in p.artifact.metrics.items()},
+            p.fit_seconds,
+            0.0,
+        )
+        for p in published
+    ]
+    print(f"holdout (ms75 split of {args.dataset}, k=10); fit s = refit on all data")
+    print(format_table(rows))
+    for p in published:
+        state = "live" if p.promoted else "not promoted"
+        print(f"{p.artifact.name} {p.artifact.version} ({state}) -> {store.describe()}/{p.key_prefix}")
+    if not args.no_mlflow:
+        print(f"MLflow runs logged to {settings.tracking_uri}")
+    print(f"trained {len(published)} models in {elapsed:.1f} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train, evaluate and publish models A and B (and the popular fallback)")
+    add_data_options(p)
+    p.add_argument("--models", default="svd,ease,popular")
+    p.add_argument("--trials", type=int, default=20, help="Optuna trials for tuned models")
+    p.add_argument("--no-mlflow", action="store_true", help="skip experiment tracking")
+    p.set_defaults(func=train)

@@ -1,0 +1,64 @@
+"""End-to-end fixtures: the functions served by a real process against each backend."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from movierec.stores.firestore import FirestoreEventLog
+from movierec.stores.gcs import GCSArtifactStore
+from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
+from tests.conftest import GCP_TEST_PROJECT
+from tests.serving.conftest import SECRET, ml100k, movielens_root, publish_models, published  # noqa: F401
+
+
+@dataclass
+class Backend:
+    name: str
+    env: dict[str, str]
+    events: Any  # EventLog
+    artifacts: Any  # ArtifactStore
+    versions: dict[str, str]
+    emulator: Any = None  # the Firestore emulator, for outage tests
+
+
+@pytest.fixture(params=["local", "gcp"])
+def backend(request, tmp_path, published) -> Backend:  # noqa: F811
+    return make_backend(request.param, request, tmp_path, published)
+
+
+@pytest.fixture
+def gcp_backend(request, tmp_path, published) -> Backend:  # noqa: F811
+    return make_backend("gcp", request, tmp_path, published)
+
+
+def make_backend(kind: str, request, tmp_path: Path, published) -> Backend:  # noqa: F811
+    """A backend with the session's published models and an empty event log."""
+    common = {"MOVIEREC_TOKEN_SECRET": SECRET, "MOVIEREC_DEFAULT_MODEL": "svd", "MOVIEREC_HOME": str(tmp_path)}
+    if kind == "local":
+        shutil.copytree(published[0], tmp_path / "artifacts")
+        env = {**common, "MOVIEREC_BACKEND": "local"}
+        return Backend(
+            "local", env, SQLiteEventLog(tmp_path / "events.sqlite"), LocalArtifactStore(tmp_path / "artifacts"), published[1]
+        )
+    firestore_emulator = request.getfixturevalue("firestore_emulator")
+    firestore_client = request.getfixturevalue("firestore_client")
+    bucket = request.getfixturevalue("gcs_bucket")
+    storage_emulator = request.getfixturevalue("storage_emulator")
+    artifacts = GCSArtifactStore(bucket.client, bucket.name)
+    source = LocalArtifactStore(Path(published[0]))
+    for key in source.list(""):
+        artifacts.write_bytes(key, source.read_bytes(key))
+    env = {
+        **common,
+        **firestore_emulator.env(),
+        **storage_emulator.env(),
+        "MOVIEREC_BACKEND": "gcp",
+        "GOOGLE_CLOUD_PROJECT": GCP_TEST_PROJECT,
+        "MOVIEREC_ARTIFACT_BUCKET": bucket.name,
+    }
+    return Backend("gcp", env, FirestoreEventLog(firestore_client), artifacts, published[1], firestore_emulator)

@@ -1,0 +1,40 @@
+"""Cloud Run job entry points: thin wrappers over the movierec CLI.
+
+    python -m training_job.main retrain   # weekly: retrain, gate, promote
+    python -m training_job.main export    # copy new events to the warehouse
+    python -m training_job.main report    # A/B report + CTR alerts
+    python -m training_job.main daily     # export, then report
+
+Settings come from the job's environment (see README); each command reads them once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from movierec.cli import main as cli
+
+JOBS: dict[str, list[list[str]]] = {
+    "train": [["train"]],
+    "retrain": [["retrain"]],
+    "export": [["export"]],
+    "report": [["report"]],
+    "daily": [["export"], ["report"]],
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in JOBS:
+        print(f"usage: python -m training_job.main {{{'|'.join(JOBS)}}} [options]", file=sys.stderr)
+        return 2
+    for step in JOBS[args[0]]:
+        code = cli([*step, *args[1:]])
+        if code != 0:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
