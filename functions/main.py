@@ -13,11 +13,17 @@ import sys
 import threading
 from pathlib import Path
 
+# One BLAS thread per process, set before numpy loads: request threads already share the
+# CPUs, and idle BLAS threads spinning for work would steal them (Cloud Run: 1 vCPU).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import flask
 import functions_framework
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # deploy-from-source: repo root holds movierec
 
+from movierec.observability.logging import configure_logging
 from movierec.serving import http
 from movierec.serving.app import ServingApp, build_app
 
@@ -30,20 +36,29 @@ def app() -> ServingApp:
     if _app is None:
         with _lock:
             if _app is None:
+                # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
+                configure_logging(
+                    os.environ.get("MOVIEREC_LOG_LEVEL", "INFO"),
+                    secrets=(os.environ.get("MOVIEREC_TOKEN_SECRET"), os.environ.get("MOVIEREC_ALERT_WEBHOOK_URL")),
+                )
                 _app = build_app(os.environ)
     return _app
 
 
 @functions_framework.http
 def recommend(request: flask.Request) -> flask.Response:
+    serving = app()
     if request.path.rstrip("/").endswith("/healthz") or request.args.get("health") == "1":
-        return http.handle_health(app().service, request)
-    return http.handle_recommend(app().service, request, app().settings.max_body_bytes)
+        return serving.observed("health", request, lambda: http.handle_health(serving.service, request))
+    max_bytes = serving.settings.max_body_bytes
+    return serving.observed("recommend", request, lambda: http.handle_recommend(serving.service, request, max_bytes))
 
 
 @functions_framework.http
 def feedback(request: flask.Request) -> flask.Response:
-    return http.handle_feedback(app().service, request, app().settings.max_body_bytes)
+    serving = app()
+    max_bytes = serving.settings.max_body_bytes
+    return serving.observed("feedback", request, lambda: http.handle_feedback(serving.service, request, max_bytes))
 
 
 @functions_framework.http

@@ -49,3 +49,17 @@ resource "google_bigquery_table" "export_watermarks" {
   schema              = file("${path.module}/schemas/export_watermarks.json")
   deletion_protection = var.deletion_protection
 }
+
+# Small tables the export and the report keep beside the events: experiment
+# definitions (re-exported in full each run) and the alerts already sent (cool-down).
+resource "google_bigquery_table" "support" {
+  #checkov:skip=CKV_GCP_80:Same as the dataset: Google-managed encryption, no CMEK.
+  for_each = toset(["experiments", "alerts"])
+
+  project             = var.project_id
+  dataset_id          = google_bigquery_dataset.events.dataset_id
+  table_id            = each.key
+  description         = "movierec ${each.key}"
+  schema              = file("${path.module}/schemas/${each.key}.json")
+  deletion_protection = var.deletion_protection
+}

@@ -70,6 +70,16 @@ def prepare_data(
     return PreparedData(movielens, TrainingData(ratings, movielens.rating_scale), report)
 
 
+def hold_out(prepared: PreparedData, seed: int) -> tuple[PreparedData, pd.DataFrame]:
+    """The ``ms75`` split: train on 75% of each movie's ratings, keep 25% unseen.
+
+    Models trained on the first part can be judged by what users did in the second,
+    as the traffic simulator does: its users click by their held-out ratings.
+    """
+    train, test = stratified_split(prepared.training.ratings, by="item", ratio=0.75, seed=seed)
+    return replace(prepared, training=TrainingData(train, prepared.training.rating_scale)), test
+
+
 def items_file(movies: pd.DataFrame, item_ids: Sequence[int]) -> bytes:
     """Titles and genres of an artifact's items, so serving needs no dataset at hand."""
     known = movies.set_index("item_id")

@@ -9,9 +9,14 @@ Session fixtures (started on first use, stopped by PID at the end of the session
   ``{"STORAGE_EMULATOR_HOST": "http://127.0.0.1:PORT"}``, ``.create_bucket(name)``,
   ``.reset()`` deletes every bucket.
 
+- ``bigquery_emulator``: a ``tests.emulators.BigQueryEmulator`` (bqemulator from
+  ``.venv-bq``, REST and gRPC on two free ports); ``.env()`` gives
+  ``{"BIGQUERY_EMULATOR_HOST": "http://127.0.0.1:PORT"}``, ``.client(project)``.
+
 Per-test fixtures, each with the emulator running and its data emptied first:
 ``firestore_client`` (a ``firestore.Client``) and ``gcs_bucket`` (a ``GCSBucket``:
-client + bucket name). A test that stops an emulator must start it again in a
+client + bucket name); ``bigquery_dataset`` (a ``BigQueryDataset``: client + the name
+of a dataset no other test uses, not created yet). A test that stops an emulator must start it again in a
 ``finally``; the per-test fixtures restart a stopped emulator anyway.
 
 A missing emulator program FAILS the test that needs it, with install instructions.
@@ -21,12 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+import uuid
 from typing import Any
 
 import pytest
 
 from tests import emulators
-from tests.emulators import EmulatorNotInstalled, FirestoreEmulator, StorageEmulator
+from tests.emulators import (
+    BigQueryEmulator,
+    EmulatorNotInstalled,
+    FirestoreEmulator,
+    StorageEmulator,
+)
 
 GCP_TEST_PROJECT = "movierec-test"
 GCS_TEST_BUCKET = "movierec-test-artifacts"
@@ -47,6 +58,17 @@ def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fir
 def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
     try:
         emulator = emulators.storage_emulator(log_dir=tmp_path_factory.mktemp("storage"))
+    except EmulatorNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQueryEmulator]:
+    try:
+        emulator = emulators.bigquery_emulator(log_dir=tmp_path_factory.mktemp("bigquery"))
     except EmulatorNotInstalled as exc:
         pytest.fail(str(exc), pytrace=False)
     emulator.start()
@@ -77,3 +99,17 @@ def gcs_bucket(storage_emulator: StorageEmulator) -> GCSBucket:
     storage_emulator.reset()
     storage_emulator.create_bucket(GCS_TEST_BUCKET, GCP_TEST_PROJECT)
     return GCSBucket(storage_emulator.client(GCP_TEST_PROJECT), GCS_TEST_BUCKET)
+
+
+@dataclass(frozen=True)
+class BigQueryDataset:
+    client: Any  # google.cloud.bigquery.Client
+    name: str
+
+
+@pytest.fixture
+def bigquery_dataset(bigquery_emulator: BigQueryEmulator) -> BigQueryDataset:
+    """A bigquery.Client on the emulator (project ``GCP_TEST_PROJECT``) and a fresh dataset
+    name: each test gets its own dataset, so none needs the emulator emptied."""
+    bigquery_emulator.start()
+    return BigQueryDataset(bigquery_emulator.client(GCP_TEST_PROJECT), f"ds_{uuid.uuid4().hex[:12]}")

@@ -75,6 +75,8 @@ def _http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0
 class Emulator:
     """One emulator process group on ``HOST:port``, restartable on the same port."""
 
+    ready_path = "/"  # start() returns once a GET of this path answers 2xx/3xx
+
     def __init__(
         self,
         name: str,
@@ -128,7 +130,7 @@ class Emulator:
                     f"{self.name} exited with code {self._process.returncode} at start:\n{self.log_tail()}"
                 )
             with contextlib.suppress(OSError, urllib.error.URLError):
-                _http("GET", self.url + "/", timeout=1.0)
+                _http("GET", self.url + self.ready_path, timeout=1.0)
                 return
             time.sleep(0.1)
         self.stop()
@@ -239,6 +241,33 @@ class StorageEmulator(Emulator):
         )
 
 
+class BigQueryEmulator(Emulator):
+    """``bqemulator`` (DuckDB-backed), in its own virtualenv: REST on ``port`` (what the
+    Python client uses) and gRPC (the Storage Read/Write APIs) on ``grpc_port``.
+    In-memory: a restart empties it."""
+
+    ready_path = "/bigquery/v2/projects/emulator/datasets"  # "/" answers 404
+
+    def __init__(self, name: str, command: Callable[[int], list[str]], port: int | None,
+                 grpc_port: int, log_dir: Path | None) -> None:
+        super().__init__(name, command, port, log_dir)
+        self.grpc_port = grpc_port
+
+    def env(self) -> dict[str, str]:
+        return {"BIGQUERY_EMULATOR_HOST": self.url}
+
+    def client(self, project: str):  # -> bigquery.Client
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        return bigquery.Client(
+            project=project,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=self.url),
+        )
+
+
 @contextlib.contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
     """Set ``values`` in os.environ for the duration of the block (tests and scripts only)."""
@@ -280,3 +309,32 @@ def storage_emulator(port: int | None = None, log_dir: Path | None = None) -> St
         return [program, "start", "--host", HOST, "--port", str(p), "--in-memory"]
 
     return StorageEmulator("storage-emulator", command, port, log_dir)
+
+
+BIGQUERY_VENV = Path(__file__).resolve().parents[1] / ".venv-bq"
+BIGQUERY_INSTALL = (
+    "bqemulator lives in its own virtualenv (it pins protobuf below the Google clients): "
+    "run `bash scripts/setup_emulators.sh` to build .venv-bq"
+)
+
+
+def bigquery_emulator(
+    port: int | None = None,
+    grpc_port: int | None = None,
+    log_dir: Path | None = None,
+    venv: Path = BIGQUERY_VENV,
+) -> BigQueryEmulator:
+    """A BigQueryEmulator (not started yet); EmulatorNotInstalled if .venv-bq lacks it."""
+    program = venv / "bin" / "bqemulator"
+    if not program.is_file():
+        raise EmulatorNotInstalled(f"{program} not found: {BIGQUERY_INSTALL}")
+    grpc = grpc_port or free_port()
+
+    def command(p: int) -> list[str]:
+        return [
+            str(program), "start", "--ephemeral", "--log-level", "warning",
+            "--rest-host", HOST, "--rest-port", str(p),
+            "--grpc-host", HOST, "--grpc-port", str(grpc),
+        ]
+
+    return BigQueryEmulator("bigquery-emulator", command, port, grpc, log_dir)

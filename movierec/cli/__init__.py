@@ -16,11 +16,16 @@ from movierec.errors import MovierecError
 from movierec.settings import Settings
 
 COMMANDS = (
+    "movierec.cli.model",
+    "movierec.cli.retrain",
     "movierec.cli.data",
     "movierec.cli.evaluate",
     "movierec.cli.train",
     "movierec.cli.serve",
     "movierec.cli.experiment",
+    "movierec.cli.simulate",
+    "movierec.cli.report",
+    "movierec.cli.drift",
 )
 
 

@@ -14,10 +14,12 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.evaluation.protocols import ModelResult, format_table
     from movierec.models.registry import parse_model_list
     from movierec.stores.factory import make_stores
-    from movierec.training import train_and_publish
+    from movierec.training import hold_out, train_and_publish
 
     models = parse_model_list(args.models)
     prepared = prepare(args, settings)
+    if args.hold_out:
+        prepared, _ = hold_out(prepared, args.seed)
     store = make_stores(settings, os.environ).artifacts
     start = time.perf_counter()
     with progress(len(models), "train") as bar:
@@ -59,4 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", default="svd,ease,popular")
     p.add_argument("--trials", type=int, default=20, help="Optuna trials for tuned models")
     p.add_argument("--no-mlflow", action="store_true", help="skip experiment tracking")
+    p.add_argument(
+        "--hold-out",
+        action="store_true",
+        help="train on the ms75 training part only; the rest is what `movierec simulate` users like",
+    )
     p.set_defaults(func=train)

@@ -410,14 +410,16 @@ def sequential_sample_size(
     alpha: float,
     power: float,
     tuning_parameter: float,
+    treatment_variance: float | None = None,
 ) -> int | None:
     """Users per variant at which the confidence sequence detects a relative lift ``mde``.
 
     With two equal arms of n users, a true relative lift δ, and per-user variances
-    σ_a² = ``baseline_variance`` and σ_b² = (1 + δ)² σ_a² (as in
-    :mod:`movierec.experiments.power`), the estimate has standard error::
+    σ_a² = ``baseline_variance`` and σ_b² = ``treatment_variance``, by default
+    (1 + δ)² σ_a² (as in :mod:`movierec.experiments.power`), the estimate has
+    standard error::
 
-        se(n) = sqrt( 2 (1 + δ)² σ_a² / (n μ_a²) )
+        se(n) = sqrt( (σ_b² + (1 + δ)² σ_a²) / (n μ_a²) )
 
     The lower bound of the sequence at 2n users exceeds 0 with probability
     ``power`` when δ − z_power · se(n) ≥ h(se(n), 2n), h the half-width of
@@ -429,7 +431,8 @@ def sequential_sample_size(
         return None
     rho = mixing_rho(alpha, tuning_parameter)
     z_power = float(norm.ppf(power))
-    unit = 2.0 * (1.0 + mde) ** 2 * baseline_variance / baseline_mean**2
+    var_b = baseline_variance * (1.0 + mde) ** 2 if treatment_variance is None else treatment_variance
+    unit = (var_b + (1.0 + mde) ** 2 * baseline_variance) / baseline_mean**2
 
     def shortfall(n: float) -> float:
         se = math.sqrt(unit / n)

@@ -165,7 +165,7 @@ def _svg(figure: Figure) -> Markup:
     buffer = io.StringIO()
     # Text stays text (searchable, selectable) and ids are stable across runs.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "movierec"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
     return Markup(svg[svg.index("<svg"):])  # drop the XML prolog and DOCTYPE
 
@@ -301,3 +301,30 @@ def render_html(report: ExperimentReport, data: ExperimentData) -> str:
         power=power_line(report),
         plots=plots,
     )
+
+
+# --------------------------------------------------------------------------- structured log
+
+
+def log_fields(report: ExperimentReport) -> list[dict[str, Any]]:
+    """One structured record per variant (``event="ab_report"``) for log-based metrics.
+
+    Cloud Monitoring's log-based metric (infra/monitoring.tf) extracts ``ctr`` by
+    ``experiment_id`` and ``variant``; a variant without impressions has no ``ctr``
+    field, so it adds no point rather than a false zero.
+    """
+    records = []
+    for v in report.variants:
+        record: dict[str, Any] = {
+            "event": "ab_report",
+            "experiment_id": report.experiment_id,
+            "variant": v.variant,
+            "users": v.users,
+            "impressions": v.impressions,
+            "clicks": v.clicks,
+            "verdict": report.decision.verdict,
+        }
+        if v.ctr is not None:
+            record["ctr"] = v.ctr
+        records.append(record)
+    return records

@@ -171,6 +171,8 @@ class ItemItemScorer(Scorer):
             raise ArtifactError("item_item weights do not match the item vocabulary")
 
     def score(self, users: np.ndarray) -> np.ndarray:
+        if len(users) == 1:  # serving: summing the seen rows beats a dense vector-matrix product
+            return self.weights[self.seen(int(users[0]))].sum(axis=0, dtype=np.float64)[None, :]
         history = np.zeros((len(users), self.n_items), dtype=self.weights.dtype)
         for row, user in enumerate(users):
             history[row, self.seen(user)] = 1.0

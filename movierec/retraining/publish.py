@@ -96,6 +96,8 @@ def promote(store: ArtifactStore, name: str, version: str) -> LivePointer:
 
 def rollback(store: ArtifactStore, name: str, to: str | None = None) -> LivePointer:
     """Point serving back to the previous live version (or to ``to``)."""
+    if not list_versions(store, name):
+        raise ArtifactError(f"unknown model {name!r}: no versions in {store.describe()}")
     current = read_pointer(store, name)
     if current is None:
         raise ArtifactError(f"model {name!r} has no live version in {store.describe()}; nothing to roll back")

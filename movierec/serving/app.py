@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import flask
 
 from movierec.errors import MovierecError
+from movierec.observability.instrument import MeteredEventLog, observe
+from movierec.observability.metrics import ServingMetrics
 from movierec.serving import http
 from movierec.serving.models import ModelCache
 from movierec.serving.service import RecommendService, ServingConfig
@@ -18,6 +20,8 @@ from movierec.stores.factory import Stores, make_stores
 log = logging.getLogger(__name__)
 
 RATING_SCALES = {"ml-100k": (1.0, 5.0), "ml-latest-small": (0.5, 5.0)}
+# Metric/log label of each route: the name of the Cloud Run function that serves it.
+FUNCTION_OF_PATH = {"/recommend": "recommend", "/feedback": "feedback", "/healthz": "health", "/ping": "ping"}
 
 
 @dataclass
@@ -25,9 +29,19 @@ class ServingApp:
     settings: Settings
     stores: Stores
     service: RecommendService
+    metrics: ServingMetrics = field(default_factory=ServingMetrics.create)
+
+    def observed(self, function: str, request: flask.Request, handle: Callable[[], flask.Response]) -> flask.Response:
+        """``handle()`` with this request's metrics and its one structured log line."""
+        return observe(self.metrics, function, request, handle, project=self.settings.gcp_project)
 
     def route(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
+        if path == "/metrics":  # scrapes are not requests of the service: not counted
+            return http.handle_metrics(self.metrics, request)
+        return self.observed(FUNCTION_OF_PATH.get(path, "not_found"), request, lambda: self._dispatch(path, request))
+
+    def _dispatch(self, path: str, request: flask.Request) -> flask.Response:
         max_bytes = self.settings.max_body_bytes
         if path == "/recommend":
             return http.handle_recommend(self.service, request, max_bytes)
@@ -52,10 +66,12 @@ def build_service(settings: Settings, stores: Stores) -> RecommendService:
 
 def build_app(env: Mapping[str, str]) -> ServingApp:
     settings = Settings.from_env(env)
+    metrics = ServingMetrics.create()
     stores = make_stores(settings, env)
+    stores = replace(stores, events=MeteredEventLog(stores.events, metrics))
     service = build_service(settings, stores)
     try:
         service.warm()
     except MovierecError as exc:  # serve what we can; health says what is missing
         log.warning("warm-up incomplete: %s", exc)
-    return ServingApp(settings, stores, service)
+    return ServingApp(settings, stores, service, metrics)

@@ -15,6 +15,7 @@ import flask
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
 from movierec.serving.service import (
     FeedbackRequest,
     RecommendRequest,
@@ -163,6 +164,16 @@ def handle_health(service: RecommendService, request: flask.Request) -> flask.Re
         _allow(request, ("GET",))
         status, body = service.health()
         return json_response(status, body)
+
+    return _guard(call)
+
+
+def handle_metrics(metrics: ServingMetrics, request: flask.Request) -> flask.Response:
+    """The process's metrics in Prometheus text format."""
+
+    def call() -> flask.Response:
+        _allow(request, ("GET",))
+        return flask.Response(metrics.exposition(), status=200, content_type=CONTENT_TYPE)
 
     return _guard(call)
 

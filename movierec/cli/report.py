@@ -1,0 +1,195 @@
+"""`movierec report` (the A/B read-out) and `movierec alerts check` (CTR alerting).
+
+Both read the experiment definition and its aggregates from the Warehouse (run
+`movierec export` first), so the daily job needs no access to the event log.
+
+Alerting from `report`: with ``--alerts`` the report also checks and dispatches the
+CTR alerts; without a flag it does so exactly when ``MOVIEREC_ALERT_WEBHOOK_URL`` is
+set, so the scheduled job (``training_job.main report`` / ``daily``) alerts once a
+webhook is configured and a developer's `movierec report` never posts anything.
+``--no-alerts`` turns it off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from movierec.errors import ConfigError, DataError
+from movierec.settings import Settings
+
+# The ab_report lines feed a log-based metric: keep them whatever the CLI's log level.
+report_log = logging.getLogger("movierec.ab_report")
+report_log.setLevel(logging.INFO)
+
+
+def _warehouse(settings: Settings):
+    from movierec.stores.warehouse_factory import make_warehouse
+
+    return make_warehouse(settings, os.environ)
+
+
+def _choose(experiments: list, experiment_id: str | None):
+    """The named experiment, else the running one, else the one started last."""
+    if experiment_id is not None:
+        for e in experiments:
+            if e.experiment_id == experiment_id:
+                return e
+        known = ", ".join(e.experiment_id for e in experiments) or "none"
+        raise ConfigError(
+            f"unknown experiment {experiment_id!r} in the warehouse (known: {known}); "
+            "if it was created recently, run `movierec export` first"
+        )
+    if not experiments:
+        raise ConfigError(
+            "no experiment in the warehouse: create one (`movierec experiment create`) "
+            "and copy events with `movierec export`"
+        )
+    running = [e for e in experiments if e.status == "running"]
+    return max(running or experiments, key=lambda e: e.started_at)
+
+
+def _analysed(args: argparse.Namespace, settings: Settings):
+    from movierec.experiments.analysis import AnalysisConfig, analyse
+    from movierec.experiments.queries import list_experiments, load_experiment_data
+
+    warehouse = _warehouse(settings)
+    experiment = _choose(list_experiments(warehouse), args.experiment)
+    data = load_experiment_data(warehouse, experiment.experiment_id)
+    if not any(v.users or v.impressions for v in data.variants.values()):
+        raise DataError(
+            f"experiment {experiment.experiment_id!r} has no data in the warehouse yet "
+            "(no assignments or impressions); run `movierec export` once traffic has arrived"
+        )
+    config = AnalysisConfig(alpha=args.alpha, mde=args.mde, correction=args.correction)
+    return warehouse, experiment, data, analyse(experiment, data, config)
+
+
+def _alert_config(args: argparse.Namespace):
+    from movierec.experiments.alerting import AlertConfig
+
+    return AlertConfig(ctr_floor=args.ctr_floor, min_impressions=args.min_impressions)
+
+
+def _dispatch(args, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
+    from movierec.experiments.alerting import check_ctr_alerts, dispatch_alerts
+
+    alerts = check_ctr_alerts(report, data, experiment, _alert_config(args))
+    if dry_run:
+        return [(a, "dry-run") for a in alerts]
+    sent = dispatch_alerts(
+        alerts,
+        warehouse,
+        settings.alert_webhook_url,
+        now=time.time(),
+        cooldown_seconds=args.cooldown_hours * 3600.0,
+    )
+    return [(d.alert, d.outcome) for d in sent]
+
+
+def report(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.experiments.report import log_fields, render_html, render_text
+
+    warehouse, experiment, data, result = _analysed(args, settings)
+    for record in log_fields(result):
+        report_log.info(
+            "ab_report %s/%s ctr=%s",
+            record["experiment_id"],
+            record["variant"],
+            record.get("ctr"),
+            extra=record,
+        )
+    if args.html:
+        path = Path(args.html)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_html(result, data), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the HTML report to {path}: {exc}") from exc
+    alerts_on = args.alerts if args.alerts is not None else bool(settings.alert_webhook_url)
+    outcomes = _dispatch(args, settings, warehouse, experiment, data, result) if alerts_on else []
+    if args.json:
+        body = result.to_dict()
+        if alerts_on:
+            body["alerts"] = [_alert_dict(a, outcome) for a, outcome in outcomes]
+        print(json.dumps(body, indent=2, allow_nan=False))
+    else:
+        print(render_text(result), end="")
+        for alert, outcome in outcomes:
+            print(f"alert [{outcome}]: {alert.message}")
+        if args.html:
+            print(f"HTML report written to {args.html}")
+    return 0
+
+
+def _alert_dict(alert, outcome: str) -> dict:
+    return {
+        "key": alert.key,
+        "variant": alert.variant,
+        "metric": alert.metric,
+        "condition": alert.condition,
+        "message": alert.message,
+        "outcome": outcome,
+    }
+
+
+def alerts_check(args: argparse.Namespace, settings: Settings) -> int:
+    warehouse, experiment, data, result = _analysed(args, settings)
+    outcomes = _dispatch(args, settings, warehouse, experiment, data, result, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps([_alert_dict(a, o) for a, o in outcomes], indent=2))
+    elif not outcomes:
+        print(f"no alert condition holds for experiment {experiment.experiment_id}")
+    else:
+        for alert, outcome in outcomes:
+            print(f"[{outcome}] {alert.message}")
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
+
+
+def _add_experiment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--experiment", default=None, help="experiment id (default: the running one, else the latest)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--mde", type=float, default=0.05, help="relative minimum detectable effect for the sample size (default 0.05)")
+    p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-comparison adjustment")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_alert_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ctr-floor", type=float, default=None, help="alert when a variant's CTR falls below this (e.g. 0.02)")
+    p.add_argument("--min-impressions", type=int, default=200, help="impressions needed before the floor is checked")
+    p.add_argument("--cooldown-hours", type=_positive_float, default=24.0, help="do not repeat an alert within this time (default 24)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="A/B report of an experiment (text, --json or --html)")
+    _add_experiment_options(p)
+    p.add_argument("--html", metavar="FILE", default=None, help="also write a self-contained HTML report with plots")
+    p.add_argument(
+        "--alerts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check and send CTR alerts (default: when MOVIEREC_ALERT_WEBHOOK_URL is set)",
+    )
+    _add_alert_options(p)
+    p.set_defaults(func=report)
+
+    group = sub.add_parser("alerts", help="CTR alerting").add_subparsers(dest="alerts_command", required=True)
+    p = group.add_parser("check", help="check the alert conditions and send the ones not in their cool-down")
+    _add_experiment_options(p)
+    _add_alert_options(p)
+    p.add_argument("--dry-run", action="store_true", help="print the alerts that hold, send nothing")
+    p.set_defaults(func=alerts_check)

@@ -1,0 +1,69 @@
+"""`movierec retrain`: the weekly job (feedback -> candidates -> gate -> safe publish)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from movierec.cli.common import add_data_options, prepare
+from movierec.settings import Settings
+
+
+def retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.models.registry import parse_model_list
+    from movierec.retraining.gate import GatePolicy
+    from movierec.retraining.job import RetrainConfig, run_retrain
+    from movierec.retraining.signals import SignalRules
+    from movierec.retraining.sources import feedback_source
+    from movierec.stores.factory import make_stores
+
+    config = RetrainConfig(
+        models=tuple(parse_model_list(args.models)),
+        policy=GatePolicy(tolerance=args.tolerance, coverage_floor=args.coverage_floor),
+        rules=SignalRules(click_rating=args.click_rating),
+        keep_versions=args.keep,
+        seed=args.seed,
+        tuning_trials=args.trials,
+        tracking_uri=None if args.no_mlflow else settings.tracking_uri,
+        mlflow_artifacts=None if args.no_mlflow else (settings.home / "mlartifacts").resolve().as_uri(),
+    )
+    stores = make_stores(settings, os.environ)
+    # The warehouse adapters are optional: until the factory builds one, the event log is read.
+    source = feedback_source(getattr(stores, "warehouse", None), stores.events)
+    result = run_retrain(prepare(args, settings), stores.artifacts, source, config, until=args.until)
+    record = result.record
+    if args.json:
+        print(json.dumps(record, indent=2, sort_keys=True, default=str))
+        return 0
+    window, signals = record["window"], record["signals"]
+    print(
+        f"run {result.run_id}: feedback [{window['since']:.0f}, {window['until']:.0f}) from "
+        f"{record['source']['name']}: {signals['events']} events ({signals['ratings']} ratings, "
+        f"{signals['clicks']} clicks, {signals['invalid']} invalid) -> {signals['signals']} signals, "
+        f"{record['counts']['training_ratings']} training ratings"
+    )
+    for name, model in record["models"].items():
+        gate = model.get("gate") or {}
+        live = "-" if gate.get("live") is None else f"{gate['live']:.4f}"
+        score = f" {gate['metric']} {gate['candidate']:.4f} vs live {live}" if gate else ""
+        version = model["live_version_after"] or "none"
+        why = f" ({'; '.join(model['reasons'])})" if model["reasons"] else ""
+        print(f"  {name}: {model['decision']}{score}; live {version}{why}")
+    print(f"done in {record['duration_seconds']:.1f} s; record runs/{result.run_id}.json in {stores.artifacts.describe()}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("retrain", help="weekly: learn from logged feedback, gate on offline quality, promote safely")
+    add_data_options(p)
+    p.add_argument("--models", default="svd,ease", help="model families to retrain (default: A and B)")
+    p.add_argument("--trials", type=int, default=0, help="Optuna trials for the SVD family (0: no search)")
+    p.add_argument("--tolerance", type=float, default=0.02, help="relative tolerance of the gate (default 0.02)")
+    p.add_argument("--coverage-floor", type=float, default=0.02, help="minimum catalogue coverage of top-10 lists")
+    p.add_argument("--click-rating", type=float, default=4.0, help="pseudo-rating of a click on an unrated movie")
+    p.add_argument("--keep", type=int, default=5, help="model versions kept per family (live and previous always)")
+    p.add_argument("--until", type=float, default=None, help="end of the feedback window, epoch seconds (default: now)")
+    p.add_argument("--no-mlflow", action="store_true", help="skip experiment tracking")
+    p.add_argument("--json", action="store_true", help="print the run record")
+    p.set_defaults(func=retrain)

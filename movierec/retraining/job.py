@@ -1,0 +1,311 @@
+"""The weekly run: logged feedback -> signals -> candidates -> gate -> safe publish -> run record.
+
+One run, in order:
+
+1. state: the last completed run record gives the window start and the signals so far;
+2. read the feedback of ``[since, until)`` and fold it into the signals (``signals``);
+3. training ratings = base ratings + signals, deduplicated and validated;
+4. per model family (A and B by default): if the live version was trained on exactly
+   these ratings (same data fingerprint), nothing to do; otherwise fit the candidate on
+   the past of a temporal split, refit the live recipe on the same past, score both on
+   the slice, refit the candidate on all ratings, run the sanity checks, apply the gate,
+   and if it passes upload, verify and flip the live pointer, then prune old versions;
+5. write ``runs/<run_id>.json`` (and log it to MLflow); only a completed record moves
+   the window forward.
+
+Idempotent for a window: a second run finds the same fingerprint live and promotes
+nothing; a run that crashed before its record is redone by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from movierec.errors import ArtifactError, ConfigError
+from movierec.models.artifact import read_manifest
+from movierec.models.base import Trainer, TrainingData
+from movierec.models.registry import BASELINE, CHALLENGER, make_trainer
+from movierec.models.scoring import SCORERS, scorer_for
+from movierec.models.svd import SurpriseSVD
+from movierec.models.tuning import TunedSVD
+from movierec.retraining import records
+from movierec.retraining.compare import holdout_slice, live_recipe, score_on_slice
+from movierec.retraining.gate import GatePolicy, decide, primary_metric, sanity_checks
+from movierec.retraining.publish import point_live, prune, read_pointer, upload_verified
+from movierec.retraining.signals import SignalRules, fold_feedback, training_ratings
+from movierec.retraining.sources import FeedbackSource
+from movierec.stores.ports import ArtifactStore
+from movierec.tracking import log_run
+from movierec.training import ITEMS_FILE, PreparedData, items_file
+
+log = logging.getLogger(__name__)
+
+CandidateFactory = Callable[[str], Trainer]
+PROMOTED, REFUSED, UNCHANGED = "promoted", "refused", "unchanged"
+MLFLOW_EXPERIMENT = "movierec-retrain"
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    models: tuple[str, ...] = (BASELINE, CHALLENGER)
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    rules: SignalRules = field(default_factory=SignalRules)
+    keep_versions: int = 5
+    slice_fraction: float = 0.1
+    seed: int = 42
+    tuning_trials: int = 0  # 0: no Optuna search; N: the SVD family is tuned with N trials
+    tracking_uri: str | None = None
+    mlflow_artifacts: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigError("retraining needs at least one model family")
+        if self.keep_versions < 2:
+            raise ConfigError(f"keep_versions must be at least 2 (live + previous), got {self.keep_versions}")
+        if self.tuning_trials < 0:
+            raise ConfigError(f"--trials must be >= 0, got {self.tuning_trials}")
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    run_id: str
+    record: dict[str, Any]
+
+    @property
+    def promoted(self) -> dict[str, str]:
+        return {n: m["candidate_version"] for n, m in self.record["models"].items() if m["decision"] == PROMOTED}
+
+
+def default_candidates(seed: int, tuning_trials: int = 0) -> CandidateFactory:
+    """The registry's trainers; with ``tuning_trials`` the SVD family runs an Optuna search."""
+
+    def make(name: str) -> Trainer:
+        if name == BASELINE:
+            return TunedSVD(n_trials=tuning_trials, seed=seed) if tuning_trials else SurpriseSVD(seed=seed)
+        return make_trainer(name, seed=seed)
+
+    return make
+
+
+def run_retrain(
+    base: PreparedData,
+    store: ArtifactStore,
+    source: FeedbackSource,
+    config: RetrainConfig,
+    *,
+    until: float | None = None,
+    candidates: CandidateFactory | None = None,
+    clock: Callable[[], float] = time.time,
+) -> RetrainResult:
+    """One weekly run; raises (after recording a failed run) when a step fails."""
+    started = clock()
+    timer = time.perf_counter()
+    run_id = records.new_run_id(datetime.fromtimestamp(started, timezone.utc))
+    candidates = candidates or default_candidates(config.seed, config.tuning_trials)
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "status": "running",
+        "started_at": started,
+        "config": _config_dict(config),
+        "inputs": {"dataset": base.dataset.name, "base_ratings": len(base.training.ratings)},
+        "models": {},
+    }
+    try:
+        state = records.last_completed(store)
+        since = float(state["window"]["until"]) if state else 0.0
+        end = started if until is None else float(until)
+        if end < since:
+            raise ConfigError(
+                f"--until {end} is before the end of the last completed run's window ({since}); "
+                "that feedback was already used"
+            )
+        batch = source.read(since, end)
+        previous = records.load_signals(store, *(_signals_ref(state)))
+        scale = base.training.rating_scale
+        signals, report = fold_feedback(
+            previous,
+            batch.rows,
+            base=base.training.ratings,
+            known_items=base.dataset.movies["item_id"].to_numpy(),
+            rating_scale=scale,
+            rules=config.rules,
+        )
+        ratings = training_ratings(base.training.ratings, signals, rating_scale=scale, now=max(started, end))
+        data = TrainingData(ratings, scale)
+        past, recent = holdout_slice(ratings, config.slice_fraction)
+        signals_key, signals_sha = records.save_signals(store, run_id, signals)
+        record.update(
+            window={"since": since, "until": batch.until, "requested_until": end},
+            source={"name": batch.source, "note": batch.note},
+            signals={"key": signals_key, "sha256": signals_sha, **report.as_dict()},
+            counts={
+                "training_ratings": len(ratings),
+                "users": int(ratings["user_id"].nunique()),
+                "items": int(ratings["item_id"].nunique()),
+                "past_ratings": len(past),
+                "slice_ratings": len(recent),
+            },
+            data_fingerprint=data.fingerprint,
+        )
+        for name in config.models:
+            record["models"][name] = _retrain_family(
+                name, data, past, recent, base, store, config, candidates, run_id
+            )
+        record["status"] = records.COMPLETED
+    except Exception as exc:
+        record.update(status=records.FAILED, error=f"{type(exc).__name__}: {exc}")
+        _finish(record, started, timer, clock, store, config)
+        raise
+    _finish(record, started, timer, clock, store, config)
+    return RetrainResult(run_id, record)
+
+
+def _retrain_family(
+    name: str,
+    data: TrainingData,
+    past: pd.DataFrame,
+    recent: pd.DataFrame,
+    base: PreparedData,
+    store: ArtifactStore,
+    config: RetrainConfig,
+    candidates: CandidateFactory,
+    run_id: str,
+) -> dict[str, Any]:
+    policy = config.policy
+    pointer = read_pointer(store, name)
+    live_manifest = read_manifest(store, name, pointer.version) if pointer else None
+    out: dict[str, Any] = {"live_version_before": pointer.version if pointer else None, "candidate_version": None}
+    if live_manifest and live_manifest.get("data_fingerprint") == data.fingerprint:
+        return {
+            **out,
+            "decision": UNCHANGED,
+            "reasons": [f"live version {pointer.version} was trained on exactly this data"],
+            "live_version_after": pointer.version,
+        }
+
+    trainer = candidates(name)
+    candidate = score_on_slice(trainer, past, recent, data.rating_scale, policy.k)
+    live = (
+        score_on_slice(live_recipe(live_manifest, seed=config.seed), past, recent, data.rating_scale, policy.k)
+        if live_manifest
+        else None
+    )
+    start = time.perf_counter()
+    final = candidates(name).fit(data)
+    refit_seconds = time.perf_counter() - start
+    metric = primary_metric(SCORERS[final.kind].predicts_ratings, policy.k)
+    final = replace(
+        final,
+        name=name,  # e.g. a tuned SVD is published in the svd family
+        metrics={f"temporal_{k}": v for k, v in candidate.metrics.items()},
+        params={**final.params, "trainer": type(trainer).__name__, "retrain_run": run_id},
+        files={ITEMS_FILE: items_file(base.dataset.movies, final.arrays["item_ids"].tolist())},
+    )
+    sanity = sanity_checks(scorer_for(final.kind, final.arrays), data.ratings, k=policy.k, max_users=policy.sanity_users)
+    decision = decide(metric, candidate.metrics, live.metrics if live else None, sanity, policy)
+    out.update(
+        metric=metric.name,
+        candidate_metrics=candidate.metrics,
+        live_metrics=live.metrics if live else None,
+        sanity=asdict(sanity),
+        seconds={
+            "candidate_fit": candidate.fit_seconds,
+            "live_fit": live.fit_seconds if live else 0.0,
+            "refit": refit_seconds,
+        },
+    )
+    if decision.promote:
+        try:
+            saved = upload_verified(store, final)
+        except ArtifactError as exc:
+            decision = decide(metric, candidate.metrics, live.metrics if live else None, sanity, policy, checksums_ok=False)
+            decision.reasons.append(str(exc))
+        else:
+            out["candidate_version"] = saved.version
+            point_live(store, name, saved.version)  # the one write serving follows
+            out["pruned"] = prune(store, name, config.keep_versions)
+    out.update(
+        decision=PROMOTED if decision.promote else REFUSED,
+        reasons=decision.reasons,
+        gate=decision.as_dict(),
+        live_version_after=out["candidate_version"] if decision.promote else out["live_version_before"],
+    )
+    log.info("retrain %s: %s %s", name, out["decision"], "; ".join(decision.reasons))
+    return out
+
+
+def _finish(
+    record: dict[str, Any],
+    started: float,
+    timer: float,
+    clock: Callable[[], float],
+    store: ArtifactStore,
+    config: RetrainConfig,
+) -> None:
+    record["finished_at"] = clock()
+    record["duration_seconds"] = time.perf_counter() - timer
+    if config.tracking_uri:
+        try:
+            record["mlflow_run_id"] = _log_mlflow(record, config)
+        except Exception as exc:  # tracking is a record of the run, never a reason to fail it
+            log.warning("could not log run %s to MLflow: %s", record["run_id"], exc)
+            record["mlflow_error"] = str(exc)
+    try:
+        records.write_record(store, record)
+    except Exception:
+        if record["status"] == records.COMPLETED:
+            raise  # without its record the window does not advance: the run must not look done
+        log.exception("could not write the record of failed run %s", record["run_id"])
+
+
+def _log_mlflow(record: dict[str, Any], config: RetrainConfig) -> str:
+    metrics: dict[str, float] = {"duration_seconds": record["duration_seconds"]}
+    for key in ("signals", "counts"):
+        metrics.update({f"{key}.{k}": v for k, v in record.get(key, {}).items() if isinstance(v, int | float)})
+    for name, model in record["models"].items():
+        for side in ("candidate", "live"):
+            for k, v in (model.get(f"{side}_metrics") or {}).items():
+                metrics[f"{name}.{side}.{k}"] = v
+        metrics[f"{name}.promoted"] = float(model["decision"] == PROMOTED)
+    return log_run(
+        config.tracking_uri or "",
+        MLFLOW_EXPERIMENT,
+        record["run_id"],
+        params={**record["config"], **{f"window.{k}": v for k, v in record.get("window", {}).items()}},
+        metrics=metrics,
+        files={"run.json": json.dumps(record, indent=2, sort_keys=True, default=str).encode()},
+        tags={
+            "status": record["status"],
+            **{f"decision.{n}": m["decision"] for n, m in record["models"].items()},
+        },
+        artifact_location=config.mlflow_artifacts,
+    )
+
+
+def _signals_ref(state: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    if not state:
+        return None, None
+    signals = state.get("signals") or {}
+    return signals.get("key"), signals.get("sha256")
+
+
+def _config_dict(config: RetrainConfig) -> dict[str, Any]:
+    return {
+        "models": list(config.models),
+        "tolerance": config.policy.tolerance,
+        "coverage_floor": config.policy.coverage_floor,
+        "k": config.policy.k,
+        "click_rating": config.rules.click_rating,
+        "keep_versions": config.keep_versions,
+        "slice_fraction": config.slice_fraction,
+        "seed": config.seed,
+        "tuning_trials": config.tuning_trials,
+    }
