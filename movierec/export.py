@@ -22,6 +22,7 @@ re-reads all of them and upserts them instead of following a watermark.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,21 +89,36 @@ def export_events(
     return ExportReport(report)
 
 
-def _normalise(collection: str, parse: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Rows as their event's ``to_dict()``: checks every field is there, drops stray ones."""
+def _normaliser(collection: str, event: type) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Rows as the fields of their event class: a missing required field is a DataError,
+    a missing optional one takes its default, stray fields are dropped. (Cheaper than
+    ``from_dict(row).to_dict()``, which deep-copies every row; the warehouse checks the
+    values' types when it encodes them.)"""
+    defaults: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(event):
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = f.default_factory()
+        else:
+            required.append(f.name)
+    names = [*required, *defaults]
 
     def normalise(row: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return dict(parse(row).to_dict())
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{collection}: malformed event {row!r}: {exc!r}") from exc
+        missing = [n for n in required if n not in row]
+        if missing:
+            raise DataError(f"{collection}: event without {missing}: {row!r}")
+        return {n: row[n] if n in row else defaults[n] for n in names}
 
     return normalise
 
 
 def _export_experiments(events: EventLog, warehouse: ExportWarehouse) -> TableExport:
-    normalise = _normalise("experiments", Experiment.from_dict)
-    rows = [normalise(r) for r in events.scan("experiments", float("-inf"))]
+    try:
+        rows = [Experiment.from_dict(r).to_dict() for r in events.scan("experiments", float("-inf"))]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"experiments: malformed experiment in the event log: {exc!r}") from exc
     written = warehouse.upsert("experiments", rows)
     return TableExport("experiments", len(rows), written, None)
 
@@ -117,7 +133,7 @@ def _export_collection(
     page_size: int,
 ) -> TableExport:
     time_field = SCAN_TIME_FIELDS[collection]
-    normalise = _normalise(collection, _EVENT_CLASSES[collection].from_dict)
+    normalise = _normaliser(collection, _EVENT_CLASSES[collection])
     watermark = warehouse.get_watermark(collection)
     since = 0.0 if watermark is None else watermark - overlap
     scanned = inserted = 0

@@ -8,6 +8,7 @@ with the holdout metrics in its manifest, and logged to MLflow.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from movierec.stores.ports import ArtifactStore
 from movierec.tracking import log_run
 
 ITEMS_FILE = "items.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ def prepare_data(
         rating_scale=movielens.rating_scale,
         min_user_ratings=min_user_ratings,
         min_item_ratings=min_item_ratings,
+        known_items=movielens.movies["item_id"],
     )
+    if report.unknown_movie_dropped:
+        log.warning("dropped %d ratings of movies missing from the catalogue", report.unknown_movie_dropped)
     validate_ratings(ratings, movielens.rating_scale, now)
     validate_movies(movielens.movies, now)
     return PreparedData(movielens, TrainingData(ratings, movielens.rating_scale), report)

@@ -24,9 +24,9 @@ A missing emulator program FAILS the test that needs it, with install instructio
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-import uuid
 from typing import Any
 
 import pytest

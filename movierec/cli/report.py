@@ -56,8 +56,10 @@ def _choose(experiments: list, experiment_id: str | None):
 def _analysed(args: argparse.Namespace, settings: Settings):
     from movierec.experiments.analysis import AnalysisConfig, analyse
     from movierec.experiments.queries import list_experiments, load_experiment_data
+    from movierec.experiments.sequential import DEFAULT_TUNING_PARAMETER
 
     warehouse = _warehouse(settings)
+    warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
     experiment = _choose(list_experiments(warehouse), args.experiment)
     data = load_experiment_data(warehouse, experiment.experiment_id)
     if not any(v.users or v.impressions for v in data.variants.values()):
@@ -65,7 +67,14 @@ def _analysed(args: argparse.Namespace, settings: Settings):
             f"experiment {experiment.experiment_id!r} has no data in the warehouse yet "
             "(no assignments or impressions); run `movierec export` once traffic has arrived"
         )
-    config = AnalysisConfig(alpha=args.alpha, mde=args.mde, correction=args.correction)
+    config = AnalysisConfig(
+        alpha=args.alpha,
+        mde=args.mde,
+        correction=args.correction,
+        tuning_parameter=(
+            DEFAULT_TUNING_PARAMETER if args.expected_users is None else args.expected_users
+        ),
+    )
     return warehouse, experiment, data, analyse(experiment, data, config)
 
 
@@ -165,6 +174,13 @@ def _add_experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--mde", type=float, default=0.05, help="relative minimum detectable effect for the sample size (default 0.05)")
     p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-comparison adjustment")
+    p.add_argument(
+        "--expected-users",
+        type=float,
+        default=None,
+        help="total users (all variants) the experiment is expected to reach; the always-valid "
+        "CI is tightest there. Fix it before the test starts (default 5000)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 

@@ -30,6 +30,7 @@ class CleaningReport:
     duplicates_dropped: int
     out_of_range_dropped: int
     min_count_dropped: int
+    unknown_movie_dropped: int
     users_removed: int
     items_removed: int
     output_rows: int
@@ -41,12 +42,15 @@ def clean_ratings(
     rating_scale: tuple[float, float] = (1.0, 5.0),
     min_user_ratings: int = 1,
     min_item_ratings: int = 1,
+    known_items: np.ndarray | pd.Series | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Deduplicate, range-filter and core-filter ``ratings``; the original index is kept.
 
     1. Each (user, item) pair keeps its latest rating (highest timestamp; among equal
        timestamps the one that comes last in the input).
-    2. Ratings outside ``rating_scale`` (inclusive) or missing are dropped.
+    2. Ratings outside ``rating_scale`` (inclusive) or missing are dropped, and so are
+       ratings of movies absent from ``known_items`` (the catalogue) when it is given:
+       a movie without a title cannot be shown.
     3. Users with fewer than ``min_user_ratings`` ratings and items with fewer than
        ``min_item_ratings`` are dropped, repeatedly, since removing one can push the
        other below its minimum, until every remaining user and item meets its minimum
@@ -69,7 +73,8 @@ def clean_ratings(
     deduplicated = _keep_latest(ratings)  # never empty: every pair keeps one row
 
     in_range = deduplicated[RATING].between(low, high)  # NaN compares False
-    scaled = deduplicated[in_range.to_numpy()]
+    ranged = deduplicated[in_range.to_numpy()]
+    scaled = ranged if known_items is None else ranged[ranged[ITEM_ID].isin(np.asarray(known_items)).to_numpy()]
     if scaled.empty:
         raise DataError(
             f"every rating is missing or outside the rating scale [{low}, {high}]; "
@@ -87,7 +92,8 @@ def clean_ratings(
     report = CleaningReport(
         input_rows=len(ratings),
         duplicates_dropped=len(ratings) - len(deduplicated),
-        out_of_range_dropped=len(deduplicated) - len(scaled),
+        out_of_range_dropped=len(deduplicated) - len(ranged),
+        unknown_movie_dropped=len(ranged) - len(scaled),
         min_count_dropped=len(scaled) - len(cored),
         users_removed=ratings[USER_ID].nunique() - cored[USER_ID].nunique(),
         items_removed=ratings[ITEM_ID].nunique() - cored[ITEM_ID].nunique(),

@@ -6,7 +6,8 @@ written in BigQuery's dialect with ``@name`` parameters; :func:`to_duckdb` trans
 it with sqlglot for the DuckDB warehouse, so a query is tested on DuckDB and on the
 BigQuery emulator from one text.
 
-Rows cross into a warehouse as newline-delimited JSON (:func:`encode_ndjson`), the
+Rows cross into a warehouse as newline-delimited JSON (:func:`encode_rows`, then
+:func:`to_ndjson`), the
 one load format both BigQuery (load jobs) and DuckDB (``read_json``) accept, and a
 batch lands with :func:`insert_new_sql` (only rows whose key is absent) or
 :func:`upsert_sql` (replace rows whose key is present).
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import sqlglot
@@ -286,39 +287,70 @@ def timestamp_text(value: Any, where: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _encode_value(col: Column, value: Any, where: str) -> Any:
-    if value is None:
-        if col.mode == "REQUIRED":
-            raise DataError(f"{where}: required column {col.name!r} is null")
-        return [] if col.mode == "REPEATED" else None
+Encoder = Callable[[Any, str], Any]  # (value, where-for-messages) -> load-file value
+
+
+def _encoder(col: Column) -> Encoder:
+    """A function turning a Python value of ``col`` into its load-file form, built once
+    per column so that a batch pays only for the checks its types need."""
     if col.mode == "REPEATED":
-        if not isinstance(value, (list, tuple)):
-            raise DataError(f"{where}: column {col.name!r} needs a list, got {value!r}")
-        item = Column(col.name, col.type, "REQUIRED", col.fields)
-        return [_encode_value(item, v, where) for v in value]
+        item = _encoder(Column(col.name, col.type, "REQUIRED", col.fields))
+
+        def repeated(value: Any, where: str) -> Any:
+            if value is None:
+                return []
+            if not isinstance(value, (list, tuple)):
+                raise DataError(f"{where}: column {col.name!r} needs a list, got {value!r}")
+            return [item(v, where) for v in value]
+
+        return repeated
     if col.type == "TIMESTAMP":
-        return timestamp_text(value, f"{where}, column {col.name!r}")
-    if col.type == "RECORD":
-        if not isinstance(value, Mapping):
-            raise DataError(f"{where}: column {col.name!r} needs a mapping, got {value!r}")
-        return {f.name: _encode_value(f, value.get(f.name), where) for f in col.fields}
-    return value
+        def scalar(value: Any, where: str) -> Any:
+            return timestamp_text(value, f"{where}, column {col.name!r}")
+    elif col.type == "RECORD":
+        fields = [(f.name, _encoder(f)) for f in col.fields]
+
+        def scalar(value: Any, where: str) -> Any:
+            if not isinstance(value, Mapping):
+                raise DataError(f"{where}: column {col.name!r} needs a mapping, got {value!r}")
+            return {name: enc(value.get(name), where) for name, enc in fields}
+    else:
+        def scalar(value: Any, where: str) -> Any:
+            return value
+
+    def nullable(value: Any, where: str) -> Any:
+        if value is None:
+            if col.mode == "REQUIRED":
+                raise DataError(f"{where}: required column {col.name!r} is null")
+            return None
+        return scalar(value, where)
+
+    return nullable
+
+
+@cache
+def _encoders(tbl: Table) -> tuple[tuple[str, Encoder], ...]:
+    return tuple((c.name, _encoder(c)) for c in tbl.columns)
 
 
 def encode_rows(tbl: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows checked against the table (every column present, no unknown one), deduplicated
-    on the key (the last row of a key wins), values in load-file form."""
+    """Rows checked against the table (every required column present, no unknown one),
+    deduplicated on the key (the last row of a key wins), values in load-file form."""
     known = set(tbl.column_names)
+    required = [c.name for c in tbl.columns if c.mode == "REQUIRED"]
+    encoders = _encoders(tbl)
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for i, row in enumerate(rows):
-        where = f"table {tbl.name!r}, row {i}"
-        unknown = set(row) - known
-        if unknown:
-            raise DataError(f"{where}: unknown columns {sorted(unknown)}; expected {list(tbl.column_names)}")
-        missing = [c.name for c in tbl.columns if c.name not in row and c.mode == "REQUIRED"]
+        if row.keys() - known:
+            raise DataError(
+                f"table {tbl.name!r}, row {i}: unknown columns {sorted(row.keys() - known)};"
+                f" expected {list(tbl.column_names)}"
+            )
+        missing = [n for n in required if n not in row]
         if missing:
-            raise DataError(f"{where}: missing columns {missing}")
-        encoded = {c.name: _encode_value(c, row.get(c.name), where) for c in tbl.columns}
+            raise DataError(f"table {tbl.name!r}, row {i}: missing columns {missing}")
+        where = f"table {tbl.name!r}, row {i}"
+        encoded = {name: enc(row.get(name), where) for name, enc in encoders}
         out[tuple(encoded[k] for k in tbl.key)] = encoded
     return list(out.values())
 

@@ -40,10 +40,23 @@ def test_duplicates_keep_the_latest_rating_and_the_original_index() -> None:
         duplicates_dropped=2,
         out_of_range_dropped=0,
         min_count_dropped=0,
+        unknown_movie_dropped=0,
         users_removed=0,
         items_removed=0,
         output_rows=3,
     )
+
+
+def test_ratings_of_movies_missing_from_the_catalogue_are_dropped(latest_small) -> None:
+    # The shared latest-small copy carries one rating (user 999, movie 999999) whose movie
+    # is not in movies.csv: it must not reach training, where it would have no title.
+    cleaned, report = clean_ratings(
+        latest_small.ratings, rating_scale=latest_small.rating_scale, known_items=latest_small.movies["item_id"]
+    )
+    orphans = (~latest_small.ratings["item_id"].isin(latest_small.movies["item_id"])).sum()
+    assert report.unknown_movie_dropped == orphans
+    assert cleaned["item_id"].isin(latest_small.movies["item_id"]).all()
+    assert len(cleaned) == len(latest_small.ratings) - orphans
 
 
 def test_ratings_outside_the_scale_or_missing_are_dropped() -> None:

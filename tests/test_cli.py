@@ -1,0 +1,101 @@
+"""The `movierec` command in-process: real data, real files, real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from movierec.cli import main
+from movierec.models.artifact import live_version, load_artifact
+from movierec.stores.local import LocalArtifactStore
+from tests.data.conftest import movielens_root  # noqa: F401  (shared fixture)
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, movielens_root):  # noqa: F811
+    monkeypatch.setenv("MOVIEREC_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MOVIELENS_DIR", str(movielens_root / "ml-100k"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path / "home"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_json_has_every_metric_and_timings_and_is_reproducible(env, capsys):
+    code, out, _ = run(capsys, "evaluate", "--protocol", "ms75", "--models", "popular,ease", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["model"] for r in rows] == ["popular", "ease"]
+    for key in ("precision@10", "recall@10", "ndcg@10", "map@10", "hit_rate@10", "coverage", "mean_popularity",
+                "fit_seconds", "predict_seconds"):
+        assert all(key in r for r in rows), key
+    assert rows[1]["ndcg@10"] > rows[0]["ndcg@10"]
+    _, again, _ = run(capsys, "evaluate", "--protocol", "ms75", "--models", "popular,ease", "--json")
+    strip = lambda rs: [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in rs]  # noqa: E731
+    assert strip(json.loads(again)) == strip(rows)
+
+
+def test_evaluate_table_for_rating_models(env, capsys):
+    code, out, _ = run(capsys, "evaluate", "--protocol", "temporal", "--models", "svd")
+    assert code == 0
+    assert "rmse" in out and out.count("\n") >= 3
+
+
+def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
+    code, out, _ = run(capsys, "train", "--models", "svd,popular")
+    assert code == 0, out
+    store = LocalArtifactStore(env / "artifacts")
+    for name in ("svd", "popular"):
+        version = live_version(store, name)
+        assert version and f"{name} {version} (live)" in out
+        artifact = load_artifact(store, name)
+        assert artifact.files["items.json"] and "holdout_ndcg@10" in artifact.metrics
+    client = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("movierec-train").experiment_id])
+    assert {r.data.tags["model"] for r in runs} == {"svd", "popular"}
+    svd = next(r for r in runs if r.data.tags["model"] == "svd")
+    assert svd.data.params["n_factors"] == "100" and "holdout_rmse" in svd.data.metrics
+    assert [a.path for a in client.list_artifacts(svd.info.run_id)] == ["manifest.json"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "--models", "svd,nope"], "unknown model 'nope'"),
+        (["evaluate", "--models", "popular", "--min-user-ratings", "100000"], "no user/item is left with min_user_ratings=100000"),
+        (["train", "--models", ""], "--models needs at least one model name"),
+    ],
+)
+def test_bad_arguments_give_a_clear_message(env, capsys, args, message):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_dataset_is_refused_by_name(env, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "fetch", "--dataset", "ml-1b"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'ml-1b'" in capsys.readouterr().err
+
+
+def test_corrupt_data_file_is_named(env, capsys, monkeypatch, tmp_path, movielens_root):  # noqa: F811
+    broken = tmp_path / "ml-100k"
+    shutil.copytree(movielens_root / "ml-100k", broken)
+    (broken / "u.data").chmod(0o644)
+    (broken / "u.data").write_text("1\t2\tnot-a-rating\n")
+    monkeypatch.setenv("MOVIELENS_DIR", str(broken))
+    code, _, err = run(capsys, "data", "validate")
+    assert code == 2 and "u.data" in err and "Traceback" not in err
+
+
+def test_data_fetch_uses_movielens_dir(env, capsys, movielens_root):  # noqa: F811
+    code, out, _ = run(capsys, "data", "fetch")
+    assert code == 0 and "verified files in" in out
