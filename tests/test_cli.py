@@ -74,7 +74,7 @@ def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
     ],
 )
 def test_bad_arguments_give_a_clear_message(env, capsys, args, message):
-    code, out, err = run(capsys, *args)
+    code, _, err = run(capsys, *args)
     assert code == 2
     assert message in err and "Traceback" not in err
 

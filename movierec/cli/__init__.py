@@ -20,6 +20,7 @@ COMMANDS = (
     "movierec.cli.retrain",
     "movierec.cli.data",
     "movierec.cli.evaluate",
+    "movierec.cli.export",
     "movierec.cli.train",
     "movierec.cli.serve",
     "movierec.cli.experiment",

@@ -23,7 +23,7 @@ Drift tests (:class:`DriftCheck`), each failing or not:
 - the distributions of exposure popularity rank and of rating values, current window
   per day against the reference window, by popmon (ING's population-shift monitor:
   :math:`\chi^2`, Kolmogorov-Smirnov, PSI and Jensen-Shannon comparisons turned into
-  traffic lights); a red light fails the test;
+  traffic lights); a red light on a day-versus-reference test fails it;
 - Gini of exposure up by more than ``gini_increase``;
 - catalogue coverage down by more than ``coverage_drop`` (relative).
 

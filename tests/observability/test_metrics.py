@@ -104,3 +104,28 @@ def test_metrics_endpoint_of_a_real_server_counts_the_requests(local_env, tmp_pa
     assert total(parsed, "movierec_impressions_total") == 8
     assert total(parsed, "movierec_feedback_total", type="click") == 3
     assert total(parsed, "movierec_request_duration_seconds_count", function="recommend") == 9
+
+
+def test_grafana_dashboard_queries_only_series_the_service_exports():
+    import json
+    import re
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "monitoring" / "grafana" / "movierec.json").read_text())
+    exported = {f.name for f in text_string_to_metric_families(_exercised_exposition())}
+    titles = " ".join(p["title"] for p in dashboard["panels"])
+    for needed in ("p50", "p95", "p99", "Error rate", "Requests per variant", "CTR per variant"):
+        assert needed in titles
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            for series in re.findall(r"movierec_[a-z_]+", target["expr"]):
+                base = re.sub(r"_(bucket|count|sum|total)$", "", series)
+                assert base in exported, f"{series} in panel {panel['title']!r} is not exported"
+
+
+def _exercised_exposition() -> str:
+    m = ServingMetrics.create()
+    m.observe_request("recommend", "A", 500, 0.2)
+    m.in_flight.labels("recommend").inc()
+    m.impressions.labels("A").inc()
+    m.feedback.labels("A", "click").inc()
+    return m.exposition().decode()

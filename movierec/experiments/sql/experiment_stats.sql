@@ -1,19 +1,20 @@
 -- Sufficient statistics of one A/B experiment, cumulative up to each day, per variant.
 -- BigQuery dialect; the DuckDB warehouse runs it transpiled by sqlglot.
--- Parameter: @experiment_id. Days are UTC dates. Users are the randomisation unit:
--- every metric is first summed per user, then the per-user values are summed per variant
--- along with their squares and cross-products (what movierec.experiments.statistics needs).
+-- Parameter: experiment_id, written once (bqemulator 1.4 fails on a parameter used twice
+-- or named in a comment; the other CTEs inherit the filter through joins).
+-- Days are UTC dates. Users are the randomisation unit: every metric is first summed per
+-- user, then the per-user values are summed per variant along with their squares and
+-- cross-products (what movierec.experiments.statistics needs).
 WITH
 assigned AS (  -- the experiment's users and the variant they were assigned
-  SELECT user_id, variant, DATE(ts) AS day
+  SELECT experiment_id, user_id, variant, DATE(ts) AS day
   FROM assignments
   WHERE experiment_id = @experiment_id
 ),
 exposures AS (  -- every list served to an assigned user in this experiment
-  SELECT i.request_id, i.user_id, DATE(i.ts) AS day
+  SELECT i.experiment_id, i.request_id, i.user_id, DATE(i.ts) AS day
   FROM impressions AS i
-  JOIN assigned AS a ON a.user_id = i.user_id
-  WHERE i.experiment_id = @experiment_id
+  JOIN assigned AS a ON a.experiment_id = i.experiment_id AND a.user_id = i.user_id
 ),
 clicks AS (
   -- A click counts once per (request, movie): a client retrying with a new event_id
@@ -21,8 +22,9 @@ clicks AS (
   -- so the numerator never holds what the denominator lacks.
   SELECT e.user_id, DATE(MIN(f.ts)) AS day
   FROM feedback AS f
-  JOIN exposures AS e ON e.request_id = f.request_id AND e.user_id = f.user_id
-  WHERE f.experiment_id = @experiment_id AND f.type = 'click'
+  JOIN exposures AS e
+    ON e.request_id = f.request_id AND e.user_id = f.user_id AND e.experiment_id = f.experiment_id
+  WHERE f.type = 'click'
   GROUP BY e.user_id, f.request_id, f.movie_id
 ),
 ratings AS (  -- the first rating per (request, movie), for the same reason
@@ -34,8 +36,9 @@ ratings AS (  -- the first rating per (request, movie), for the same reason
       f.value,
       ROW_NUMBER() OVER (PARTITION BY f.request_id, f.movie_id ORDER BY f.ts, f.event_id) AS nth
     FROM feedback AS f
-    JOIN exposures AS e ON e.request_id = f.request_id AND e.user_id = f.user_id
-    WHERE f.experiment_id = @experiment_id AND f.type = 'rating' AND f.value IS NOT NULL
+    JOIN exposures AS e
+      ON e.request_id = f.request_id AND e.user_id = f.user_id AND e.experiment_id = f.experiment_id
+    WHERE f.type = 'rating' AND f.value IS NOT NULL
   ) AS ranked
   WHERE nth = 1
 ),
