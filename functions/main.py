@@ -23,7 +23,6 @@ import functions_framework
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # deploy-from-source: repo root holds movierec
 
-from movierec.observability.logging import configure_logging
 from movierec.serving import http
 from movierec.serving.app import ServingApp, build_app
 
@@ -36,11 +35,6 @@ def app() -> ServingApp:
     if _app is None:
         with _lock:
             if _app is None:
-                # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
-                configure_logging(
-                    os.environ.get("MOVIEREC_LOG_LEVEL", "INFO"),
-                    secrets=(os.environ.get("MOVIEREC_TOKEN_SECRET"), os.environ.get("MOVIEREC_ALERT_WEBHOOK_URL")),
-                )
                 _app = build_app(os.environ)
     return _app
 

@@ -38,6 +38,13 @@ class Settings:
     artifact_refresh_seconds: float = 60.0
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
+    # Logs of functions and jobs (JSON lines for Cloud Logging)
+    log_level: str = "INFO"
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """Values the log redaction must never let through."""
+        return (self.token_secret, self.alert_webhook_url)
 
     @property
     def artifact_dir(self) -> Path:
@@ -78,6 +85,7 @@ class Settings:
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=float(_int(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60)),
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
+            log_level=env.get("MOVIEREC_LOG_LEVEL", "INFO").upper(),
         )
         if settings.backend == "gcp":
             missing = [

@@ -14,6 +14,9 @@ import sys
 from collections.abc import Sequence
 
 from movierec.cli import main as cli
+from movierec.errors import MovierecError
+from movierec.observability.logging import configure_logging
+from movierec.settings import Settings
 
 JOBS: dict[str, list[list[str]]] = {
     "train": [["train"]],
@@ -28,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in JOBS:
         print(f"usage: python -m training_job.main {{{'|'.join(JOBS)}}} [options]", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level, secrets=settings.secrets)  # JSON lines for Cloud Logging
+    except MovierecError as exc:
+        print(f"movierec job: error: {exc}", file=sys.stderr)
         return 2
     for step in JOBS[args[0]]:
         code = cli([*step, *args[1:]])

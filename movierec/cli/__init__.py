@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    if not logging.getLogger().handlers:  # jobs install JSON logging before calling main()
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()

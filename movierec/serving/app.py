@@ -10,6 +10,7 @@ import flask
 
 from movierec.errors import MovierecError
 from movierec.observability.instrument import MeteredEventLog, observe
+from movierec.observability.logging import configure_logging
 from movierec.observability.metrics import ServingMetrics
 from movierec.serving import http
 from movierec.serving.models import ModelCache
@@ -66,6 +67,8 @@ def build_service(settings: Settings, stores: Stores) -> RecommendService:
 
 def build_app(env: Mapping[str, str]) -> ServingApp:
     settings = Settings.from_env(env)
+    # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
+    configure_logging(settings.log_level, secrets=settings.secrets)
     metrics = ServingMetrics.create()
     stores = make_stores(settings, env)
     stores = replace(stores, events=MeteredEventLog(stores.events, metrics))

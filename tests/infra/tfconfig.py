@@ -40,6 +40,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MLFLOW_TRACKING_URI": "experiment tracking of training runs",
     "MOVIEREC_MAX_BODY_BYTES": "the 64 KiB default fits every request of the API",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "the 60 s default is what serving wants",
+    "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_HOME": "set by the image (/tmp/movierec): scratch space of the job",
@@ -48,6 +49,7 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_SEED": "the default seed keeps retraining reproducible",
     "MOVIEREC_MAX_BODY_BYTES": "serving only",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "serving only",
+    "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
 }
 # Optional settings: set by Terraform only when their variable is, so only their
 # presence in the wiring is checked.

@@ -79,7 +79,7 @@ def test_clear_errors_for_unknown_models_and_versions(store, artifacts):
     publish(store, artifacts[0], 0)
     with pytest.raises(ArtifactError, match="unknown model 'nope'"):
         promote(store, "nope", "v")
-    with pytest.raises(ArtifactError, match="unknown model 'nope'.*models there: ease"):
+    with pytest.raises(ArtifactError, match=r"unknown model 'nope'.*models there: ease"):
         describe_versions(store, "nope")
     with pytest.raises(ArtifactError, match="has no version 'v0'"):
         promote(store, "ease", "v0")

@@ -7,7 +7,12 @@ import pytest
 import sqlglot
 
 from movierec.errors import BackendUnavailable, ConfigError
-from movierec.retraining.sources import FEEDBACK_WATERMARK, EventLogFeedback, WarehouseFeedback, feedback_source
+from movierec.retraining.sources import (
+    FEEDBACK_WATERMARK,
+    EventLogFeedback,
+    WarehouseFeedback,
+    feedback_source,
+)
 from tests.retraining.conftest import feedback
 
 
