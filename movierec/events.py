@@ -84,7 +84,8 @@ class Impression:
     latency_ms: float
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # Built field by field: asdict() deep-copies, and this runs once per request.
+        d = {name: getattr(self, name) for name in self.__dataclass_fields__}
         d["movie_ids"] = list(self.movie_ids)
         d["scores"] = list(self.scores)
         return d

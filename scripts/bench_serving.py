@@ -115,6 +115,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--threads", type=int, default=4, help="server threads (movierec serve --threads)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     movielens = os.environ.get("MOVIELENS_DIR") or str(REPO.parent / "shared" / "data" / "ml-100k")
@@ -125,7 +126,7 @@ def main() -> int:
         setup_home(home, env)
         users = np.random.default_rng(0).integers(1, 1100, size=5000)  # ~14% unknown: the fallback path too
         started = time.perf_counter()
-        with running_server(env, home / "server.log") as url:
+        with running_server(env, home / "server.log", threads=args.threads) as url:
             while requests.get(f"{url}/recommend", params={"user_id": 1}, timeout=30).status_code != 200:
                 time.sleep(0.01)
             cold = time.perf_counter() - started

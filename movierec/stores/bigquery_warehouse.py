@@ -54,7 +54,7 @@ class BigQueryWarehouse:
         self._client = client
         self.dataset_id = f"{project or client.project}.{name}"
         self._timeout = timeout
-        self._retry: Retry = DEFAULT_RETRY.with_deadline(timeout)
+        self._retry: Retry = DEFAULT_RETRY.with_timeout(timeout)
 
     def describe(self) -> str:
         return f"BigQuery dataset {self.dataset_id}"

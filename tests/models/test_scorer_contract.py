@@ -82,3 +82,16 @@ def test_batch_scores_match_single_user_scores(fitted):
     for row, user in enumerate(users):
         # EASE keeps float32 weights: a batched matmul may round differently in the last bits.
         np.testing.assert_allclose(batch[row], scorer.score(np.array([user]))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_single_user_top_n_agrees_with_the_batch_top_k():
+    from movierec.evaluation.metrics import top_k_indices
+    from movierec.models.scoring import _top_n
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        scores = np.round(rng.normal(size=300), 1)  # many ties
+        scores[rng.random(300) < 0.2] = -np.inf
+        for n in (1, 10, 250, 400):
+            batch = top_k_indices(scores[None, :], n)[0]
+            np.testing.assert_array_equal(_top_n(scores, n), batch[batch >= 0])
