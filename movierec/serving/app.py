@@ -17,6 +17,7 @@ from movierec.serving.models import ModelCache
 from movierec.serving.service import RecommendService, ServingConfig
 from movierec.settings import Settings
 from movierec.stores.factory import Stores, make_stores
+from movierec.web.pages import WebPages, build_pages, is_web_path
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,18 @@ RATING_SCALES = {"ml-100k": (1.0, 5.0), "ml-latest-small": (0.5, 5.0)}
 FUNCTION_OF_PATH = {"/recommend": "recommend", "/feedback": "feedback", "/healthz": "health", "/ping": "ping"}
 
 
+def function_of(path: str) -> str:
+    """The metric/log label of ``path``; the demo page's routes are all ``web``."""
+    return FUNCTION_OF_PATH.get(path) or ("web" if is_web_path(path) else "not_found")
+
+
 @dataclass
 class ServingApp:
     settings: Settings
     stores: Stores
     service: RecommendService
     metrics: ServingMetrics = field(default_factory=ServingMetrics.create)
+    web: WebPages | None = None  # the demo page, on the local all-in-one server only
 
     def observed(self, function: str, request: flask.Request, handle: Callable[[], flask.Response]) -> flask.Response:
         """``handle()`` with this request's metrics and its one structured log line."""
@@ -40,7 +47,7 @@ class ServingApp:
         path = request.path.rstrip("/") or "/"
         if path == "/metrics":  # scrapes are not requests of the service: not counted
             return http.handle_metrics(self.metrics, request)
-        return self.observed(FUNCTION_OF_PATH.get(path, "not_found"), request, lambda: self._dispatch(path, request))
+        return self.observed(function_of(path), request, lambda: self._dispatch(path, request))
 
     def _dispatch(self, path: str, request: flask.Request) -> flask.Response:
         max_bytes = self.settings.max_body_bytes
@@ -52,6 +59,8 @@ class ServingApp:
             return http.handle_health(self.service, request)
         if path == "/ping":  # a trivial function on the same server, for the benchmark's ratio
             return http.json_response(200, {"ok": True})
+        if self.web is not None and is_web_path(path):
+            return self.web.handle(path, request)
         return http.not_found(request)
 
 
@@ -71,10 +80,12 @@ def build_app(env: Mapping[str, str]) -> ServingApp:
     configure_logging(settings.log_level, secrets=settings.secrets)
     metrics = ServingMetrics.create()
     stores = make_stores(settings, env)
+    unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
     stores = replace(stores, events=MeteredEventLog(stores.events, metrics))
     service = build_service(settings, stores)
     try:
         service.warm()
     except MovierecError as exc:  # serve what we can; health says what is missing
         log.warning("warm-up incomplete: %s", exc)
-    return ServingApp(settings, stores, service, metrics)
+    web = build_pages(unmetered_events, service.models, settings.default_model)
+    return ServingApp(settings, stores, service, metrics, web)

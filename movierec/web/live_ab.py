@@ -1,0 +1,164 @@
+"""The live A/B panel: the running experiment's read-out, recomputed every few seconds.
+
+The numbers are the A/B analysis of :mod:`movierec.experiments.analysis`, on the same
+warehouse query the report uses, so the page and ``movierec report`` never disagree.
+The serving process keeps its own warehouse for this, private to the process (an
+in-memory DuckDB by default): the CLI's ``warehouse.duckdb`` can be open in one
+process only, and a server holding it would make ``movierec export`` fail on the lock.
+Before each read-out the incremental, idempotent export copies the events written
+since the last one into that warehouse.
+
+A read-out is cached for ``ttl_seconds``: the page polls every few seconds from any
+number of tabs, and one computation (export + query + analysis, tens of ms) serves them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from movierec.errors import ConfigError
+from movierec.events import Experiment
+from movierec.experiments.analysis import AnalysisConfig, ExperimentReport, analyse
+from movierec.experiments.config import get_experiment
+from movierec.experiments.queries import load_experiment_data
+from movierec.export import ExportWarehouse, export_events
+from movierec.stores.ports import EventLog
+
+DEFAULT_TTL_SECONDS = 2.0
+# Events reach the process's log with the process's clock, so a late row is late by a
+# request's duration, not by a clock skew: a short re-read suffices.
+EXPORT_OVERLAP_SECONDS = 30.0
+NO_EXPERIMENT = "no experiment yet: create one with `movierec experiment create`"
+
+
+def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: float) -> dict[str, Any]:
+    """The JSON the page draws, from an experiment and its analysis (pure).
+
+    Per variant: users, impressions, clicks and CTR with its confidence interval (per
+    user, delta method, level ``1 - alpha``); per treatment: the relative lift of the
+    primary metric over the control with its always-valid interval and Holm-adjusted
+    sequential p-value, the ones the verdict is decided on.
+    """
+    config = {v.name: v for v in experiment.variants}
+    variants = []
+    for summary in report.variants:
+        defined = config.get(summary.variant)
+        variants.append(
+            {
+                "name": summary.variant,
+                "model": defined.model if defined else None,
+                "version": defined.version if defined else None,  # None: the live version
+                "weight": defined.weight if defined else None,
+                "users": summary.users,
+                "exposed_users": summary.exposed_users,
+                "impressions": summary.impressions,
+                "clicks": summary.clicks,
+                "ratings": summary.ratings,
+                "ctr": summary.ctr,
+                "ctr_ci": summary.ctr_ci,
+                "mean_rating": summary.mean_rating,
+            }
+        )
+    comparisons = [
+        {
+            "variant": c.variant,
+            "metric": c.metric,
+            "lift": c.lift_rel,
+            "ci": c.seq_ci_rel,
+            "p_value": c.adjusted_p_value,
+            "chance_to_beat_control": c.chance_to_beat_control,
+            "significant": c.significant,
+            "message": c.message,
+        }
+        for c in report.comparisons
+        if c.metric == report.primary_metric
+    ]
+    body = {
+        "experiment": {
+            "id": experiment.experiment_id,
+            "status": experiment.status,
+            "control": report.control,
+            "primary_metric": report.primary_metric,
+            "started_at": experiment.started_at,
+        },
+        "alpha": report.config.alpha,
+        "variants": variants,
+        "comparisons": comparisons,
+        "srm": {"alarm": report.srm.alarm, "p_value": report.srm.p_value, "message": report.srm.message},
+        "verdict": {"code": report.decision.verdict, "text": report.decision.text},
+        "message": None,
+        "computed_at": computed_at,
+    }
+    return _json_ready(body)
+
+
+def empty_panel(message: str, *, computed_at: float) -> dict[str, Any]:
+    """The panel when there is nothing to analyse, saying why."""
+    return {
+        "experiment": None,
+        "alpha": None,
+        "variants": [],
+        "comparisons": [],
+        "srm": None,
+        "verdict": None,
+        "message": message,
+        "computed_at": computed_at,
+    }
+
+
+class LiveAB:
+    """The current panel of the running (else the latest) experiment, cached briefly.
+
+    Thread-safe: concurrent requests wait for one computation and share its result.
+    Raises what the stores raise (BackendUnavailable when the event log is down).
+    """
+
+    def __init__(
+        self,
+        events: EventLog,
+        warehouse: ExportWarehouse,
+        *,
+        analysis: AnalysisConfig | None = None,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_seconds < 0:
+            raise ConfigError(f"ttl_seconds must be >= 0, got {ttl_seconds!r}")
+        self.events, self.warehouse = events, warehouse
+        self.analysis = analysis or AnalysisConfig()
+        self.ttl_seconds, self.clock = ttl_seconds, clock
+        self._cached: tuple[float, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            now = self.clock()
+            if self._cached is not None and now - self._cached[0] < self.ttl_seconds:
+                return self._cached[1]
+            body = self._compute(now)
+            self._cached = (now, body)
+            return body
+
+    def _compute(self, now: float) -> dict[str, Any]:
+        try:
+            experiment = get_experiment(self.events, None)
+        except ConfigError:  # none exists: a state of the demo, not an error
+            return empty_panel(NO_EXPERIMENT, computed_at=now)
+        export_events(self.events, self.warehouse, now=now, overlap_seconds=EXPORT_OVERLAP_SECONDS)
+        data = load_experiment_data(self.warehouse, experiment.experiment_id)
+        return panel(experiment, analyse(experiment, data, self.analysis), computed_at=now)
+
+
+def _json_ready(value: Any) -> Any:
+    """Tuples as lists and non-finite floats as None, as ``ExperimentReport.to_dict`` does."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

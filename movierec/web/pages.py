@@ -1,0 +1,173 @@
+"""HTTP routes of the demo page: the page, its static files, and the JSON it reads.
+
+``GET /``                the page (``static/index.html``)
+``GET /assets/<name>``   ``app.js`` or ``style.css``: a fixed allow-list, so no request
+                         path ever reaches the file system (no traversal to guard)
+``GET /api/ab``          the live A/B panel (:mod:`movierec.web.live_ab`)
+``GET /api/users``       user ids the default model knows, for the page's picker
+
+Recommendations and feedback go through the service's own ``/recommend`` and
+``/feedback``: the page is a client of the API like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import flask
+import numpy as np
+
+from movierec.errors import BackendUnavailable, MovierecError
+from movierec.serving.http import error_response, json_response
+from movierec.serving.models import ModelCache
+from movierec.stores.ports import EventLog
+
+log = logging.getLogger(__name__)
+
+PAGE = "index.html"
+ASSETS: Mapping[str, str] = MappingProxyType(
+    {
+        PAGE: "text/html; charset=utf-8",
+        "app.js": "text/javascript; charset=utf-8",
+        "style.css": "text/css; charset=utf-8",
+    }
+)
+# Not /static/: Flask, under functions-framework, claims that prefix for its own folder.
+ASSET_PREFIX = "/assets/"
+API_PATHS = ("/api/ab", "/api/users")
+MAX_PICKER_USERS = 1000
+RETRY_AFTER_SECONDS = 2
+# The page loads nothing from another origin, and the browser is told to refuse it.
+SECURITY_HEADERS: Mapping[str, str] = MappingProxyType(
+    {
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+)
+
+
+def is_web_path(path: str) -> bool:
+    """Whether ``path`` (without a trailing slash) is one of the page's routes."""
+    return path == "/" or path.startswith(ASSET_PREFIX) or path in API_PATHS
+
+
+@cache
+def asset(name: str) -> bytes:
+    """The bytes of a static file shipped with the package; ``name`` must be in ASSETS."""
+    if name not in ASSETS:
+        raise KeyError(name)
+    return resources.files("movierec.web").joinpath("static", name).read_bytes()
+
+
+def spread(ids: np.ndarray, limit: int = MAX_PICKER_USERS) -> list[int]:
+    """At most ``limit`` of ``ids``, evenly spaced over the sorted ids (all when fewer)."""
+    ordered = np.unique(np.asarray(ids, dtype=np.int64))
+    if len(ordered) > limit:
+        ordered = ordered[np.linspace(0, len(ordered) - 1, limit).round().astype(np.int64)]
+    return [int(i) for i in ordered]
+
+
+class Panel(Protocol):
+    """What the page's A/B panel is read from (:class:`movierec.web.live_ab.LiveAB`)."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class WebPages:
+    """The page's routes over a live A/B panel and a source of known user ids."""
+
+    live_ab: Panel
+    user_ids: Callable[[], list[int]]
+
+    def handle(self, path: str, request: flask.Request) -> flask.Response:
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405, "method_not_allowed", "use GET", {"Allow": "GET, HEAD"})
+        if path == "/":
+            return _asset(PAGE)
+        if path.startswith(ASSET_PREFIX):
+            return _asset(path[len(ASSET_PREFIX):])
+        if path == "/api/ab":
+            return _no_store(self._ab())
+        if path == "/api/users":
+            return _no_store(self._users())
+        return error_response(404, "not_found", f"no route {request.path}")
+
+    def _ab(self) -> flask.Response:
+        try:
+            return json_response(200, self.live_ab.snapshot())
+        except BackendUnavailable as exc:
+            log.warning("A/B panel unavailable: %s", exc)
+            return error_response(
+                503, "unavailable", "the event log cannot be read; retry later",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        except MovierecError as exc:  # bad events or a broken experiment: say which
+            log.error("A/B panel failed: %s", exc)
+            return error_response(500, "analysis_failed", str(exc))
+        except Exception:  # the client gets JSON, the logs get the traceback
+            log.exception("A/B panel failed")
+            return error_response(500, "internal", "internal error")
+
+    def _users(self) -> flask.Response:
+        return json_response(200, {"user_ids": self.user_ids()})
+
+
+def _asset(name: str) -> flask.Response:
+    if name not in ASSETS:
+        return error_response(404, "not_found", f"no asset {name!r}")
+    response = flask.Response(asset(name), status=200, content_type=ASSETS[name])
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _no_store(response: flask.Response) -> flask.Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class PanelOnFirstUse:
+    """A :class:`~movierec.web.live_ab.LiveAB` over an in-memory DuckDB, built when first read.
+
+    The warehouse is owned by this process (see :mod:`movierec.web.live_ab` for why
+    not the CLI's warehouse file). Built lazily because its imports (the statistics
+    engine, DuckDB) take about a second, which the Cloud Run functions, built by the
+    same code but never serving the page, must not add to their cold starts.
+    """
+
+    def __init__(self, events: EventLog) -> None:
+        self.events = events
+        self._panel: Panel | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> dict[str, Any]:
+        if self._panel is None:
+            with self._lock:
+                if self._panel is None:
+                    from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+                    from movierec.web.live_ab import LiveAB
+
+                    self._panel = LiveAB(self.events, DuckDBWarehouse(":memory:"))
+        return self._panel.snapshot()
+
+
+def build_pages(events: EventLog, models: ModelCache, default_model: str) -> WebPages:
+    """The page's routes for a serving process, over its event log and model cache."""
+
+    def user_ids() -> list[int]:
+        model = models.get(default_model)
+        return spread(model.scorer.user_ids) if model is not None else []
+
+    return WebPages(PanelOnFirstUse(events), user_ids)

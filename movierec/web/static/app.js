@@ -1,0 +1,301 @@
+// movierec demo page. A plain client of the service's own API: /recommend and
+// /feedback for the visitor's actions, /api/ab for the live A/B panel. No framework,
+// no other origin; every value from the server goes into the page as text, never HTML.
+"use strict";
+
+const AB_REFRESH_MS = 3000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const state = {
+  rec: null, // the last /recommend response: its request_id and token authorise feedback
+  variantIndex: new Map(), // variant name -> colour index, in the panel's order
+  userIds: [],
+};
+
+const $ = (selector) => document.querySelector(selector);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The API's errors are {"error": {"code", "message"}}: surface the message.
+async function api(path, options = {}) {
+  const response = await fetch(path, { cache: "no-store", ...options });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (_) {
+    body = null;
+  }
+  if (!response.ok) {
+    const message = body && body.error ? body.error.message : `HTTP ${response.status}`;
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+  return { status: response.status, body };
+}
+
+const pct = (x, digits = 1) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(digits)}%`);
+const signedPct = (x) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}%`);
+const count = (n) => Number(n).toLocaleString("en");
+
+function colourOf(variant) {
+  return `v${(state.variantIndex.get(variant) ?? 0) % 4}`;
+}
+
+// ------------------------------------------------------------------ header
+
+async function loadHealth() {
+  const health = $("#health");
+  try {
+    const response = await fetch("/healthz", { cache: "no-store" });
+    const body = await response.json();
+    const models = Object.entries(body.models || {})
+      .filter(([, m]) => m.version)
+      .map(([name, m]) => `${name} ${m.version}`);
+    health.textContent = `server ${body.status} · ${models.length} model(s) loaded`;
+    health.classList.toggle("bad", body.status !== "ok");
+  } catch (_) {
+    health.textContent = "server unreachable";
+    health.classList.add("bad");
+  }
+}
+
+async function loadUsers() {
+  try {
+    const { body } = await api("/api/users");
+    state.userIds = body.user_ids;
+    const list = $("#known-users");
+    list.replaceChildren(...body.user_ids.slice(0, 200).map((id) => el("option", { value: String(id) })));
+  } catch (_) {
+    state.userIds = [];
+  }
+  $("#random-user").disabled = state.userIds.length === 0;
+}
+
+// ------------------------------------------------------------------ recommendations
+
+async function recommend(userId, topN) {
+  const meta = $("#rec-meta");
+  meta.replaceChildren("asking…");
+  try {
+    const { body } = await api(`/recommend?user_id=${encodeURIComponent(userId)}&top_n=${topN}`);
+    state.rec = body;
+    renderRecommendations(body);
+  } catch (error) {
+    state.rec = null;
+    $("#recs").replaceChildren();
+    meta.replaceChildren(el("span", { class: "error" }, error.message));
+  }
+}
+
+function renderRecommendations(rec) {
+  const tag = (text, cls = "tag") => el("span", { class: cls }, text);
+  $("#rec-meta").replaceChildren(
+    tag(`user ${rec.user_id}`),
+    el("span", { class: "tag", id: "rec-variant" }, el("span", { class: `swatch ${colourOf(rec.variant)}` }), `variant ${rec.variant}`),
+    tag(`model ${rec.model.name} ${rec.model.version}`),
+    rec.experiment ? tag(`experiment ${rec.experiment}`) : tag("no experiment"),
+    rec.fallback ? tag(`fallback: ${rec.fallback} (unknown user)`) : null,
+  );
+  $("#recs").replaceChildren(...rec.items.map((item) => movieRow(rec, item)));
+}
+
+function movieRow(rec, item) {
+  const status = el("span", { class: "feedback-status", role: "status" });
+  const row = el("li", { dataset: { movieId: String(item.movie_id), rank: String(item.rank) } });
+  const title = el("button", { class: "title", type: "button", title: "I pick this one (sends a click)" },
+    item.title || `movie ${item.movie_id}`);
+  title.addEventListener("click", async () => {
+    if (await sendFeedback(rec, item, "click", null, status)) row.classList.add("clicked");
+  });
+  const genres = el("div", { class: "genres" },
+    ...(item.genres || "").split("|").filter(Boolean).map((g) => el("span", { class: "genre" }, g)));
+  const stars = el("div", { class: "stars", role: "group", "aria-label": `rate ${item.title}` });
+  for (let value = 1; value <= 5; value += 1) {
+    const star = el("button", { type: "button", title: `rate ${value}`, "aria-label": `rate ${value}`, dataset: { value: String(value) } }, "★");
+    star.addEventListener("click", async () => {
+      if (await sendFeedback(rec, item, "rating", value, status)) {
+        stars.querySelectorAll("button").forEach((b) => b.classList.toggle("on", Number(b.dataset.value) <= value));
+      }
+    });
+    stars.append(star);
+  }
+  row.append(
+    el("span", { class: "rank" }, String(item.rank)),
+    el("div", { class: "movie" }, title, genres),
+    el("div", { class: "side" }, stars, el("span", { class: "score" }, `score ${Number(item.score).toFixed(3)}`), status),
+  );
+  return row;
+}
+
+// A real event: the token of the recommendation authorises it. 201 stored, 200 duplicate.
+async function sendFeedback(rec, item, type, value, status) {
+  const body = { request_id: rec.request_id, token: rec.token, user_id: rec.user_id, movie_id: item.movie_id, type };
+  if (type === "rating") body.value = value;
+  status.classList.remove("error");
+  try {
+    const result = await api("/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const what = type === "click" ? "click" : `rating ${value}`;
+    status.textContent = result.status === 201 ? `${what} recorded` : `${what} already recorded`;
+    setTimeout(refreshAB, 250);
+    return true;
+  } catch (error) {
+    status.textContent = error.message;
+    status.classList.add("error");
+    return false;
+  }
+}
+
+// ------------------------------------------------------------------ A/B panel
+
+async function refreshAB() {
+  const updated = $("#ab-updated");
+  try {
+    const { body } = await api("/api/ab");
+    renderAB(body);
+    updated.textContent = `updated ${new Date(body.computed_at * 1000).toLocaleTimeString()} · refreshes every ${AB_REFRESH_MS / 1000} s`;
+    updated.classList.remove("stale");
+  } catch (error) {
+    updated.textContent = `not refreshed: ${error.message}`;
+    updated.classList.add("stale");
+  }
+}
+
+function renderAB(panel) {
+  const verdict = $("#verdict");
+  if (!panel.experiment) {
+    $("#ab-experiment").textContent = panel.message;
+    verdict.textContent = "";
+    $("#ab-table tbody").replaceChildren();
+    $("#ab-chart").replaceChildren();
+    $("#ab-lifts").replaceChildren();
+    return;
+  }
+  const exp = panel.experiment;
+  state.variantIndex = new Map(panel.variants.map((v, i) => [v.name, i]));
+  $("#ab-experiment").textContent =
+    `experiment ${exp.id} (${exp.status}) · control ${exp.control} · primary metric ${exp.primary_metric}`;
+  verdict.className = `verdict ${panel.verdict.code}`;
+  verdict.textContent = panel.verdict.text;
+  const level = Math.round(100 * (1 - panel.alpha));
+  $("#ab-table tbody").replaceChildren(...panel.variants.map((v) => variantRow(v, level)));
+  $("#ab-chart").replaceChildren(ctrChart(panel.variants));
+  $("#ab-caption").textContent =
+    `CTR per variant (per-user clicks / impressions) with its ${level}% confidence interval`;
+  $("#ab-lifts").replaceChildren(...panel.comparisons.map((c) => liftItem(c, exp.control)));
+  const recVariant = $("#rec-variant .swatch");
+  if (recVariant && state.rec) recVariant.className = `swatch ${colourOf(state.rec.variant)}`;
+}
+
+function variantRow(v, level) {
+  const ci = v.ctr_ci ? el("span", { class: "ci" }, `${level}% CI ${pct(v.ctr_ci[0])} – ${pct(v.ctr_ci[1])}`) : null;
+  const num = (cls, text) => el("td", { class: `num ${cls}` }, text);
+  return el("tr", { dataset: { variant: v.name } },
+    el("td", { class: "name" }, el("span", { class: `swatch ${colourOf(v.name)}` }), v.name),
+    el("td", { class: "model" }, `${v.model ?? "?"}${v.version ? `@${v.version}` : " (live)"}`),
+    num("users", count(v.users)),
+    num("impressions", count(v.impressions)),
+    num("clicks", count(v.clicks)),
+    num("ratings", count(v.ratings)),
+    el("td", { class: "num ctr" }, pct(v.ctr, 2), ci),
+  );
+}
+
+function liftItem(c, control) {
+  if (c.lift === null) {
+    return el("li", {}, `${c.variant} vs ${control}: ${c.message || "not analysable yet"}`);
+  }
+  const ci = c.ci ? ` always-valid CI [${signedPct(c.ci[0])}, ${signedPct(c.ci[1])}]` : "";
+  const p = c.p_value === null ? "" : `, adjusted p = ${c.p_value.toPrecision(2)}`;
+  const beat = c.chance_to_beat_control === null ? "" : `, chance to beat ${control} ${pct(c.chance_to_beat_control, 0)}`;
+  return el("li", {},
+    `${c.variant} vs ${control}: CTR lift `,
+    el("span", { class: c.significant ? "sig" : "" }, signedPct(c.lift)),
+    `${ci}${p}${beat}`);
+}
+
+// A dot-and-whisker chart: one row per variant, the dot at the CTR, the bar its CI.
+function ctrChart(variants) {
+  const width = 560, rowH = 40, left = 64, right = 70, top = 8, bottom = 26;
+  const height = top + rowH * Math.max(variants.length, 1) + bottom;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "CTR per variant with confidence intervals" });
+  const highs = variants.flatMap((v) => (v.ctr_ci ? [v.ctr_ci[1]] : v.ctr !== null ? [v.ctr] : []));
+  const xMax = niceCeiling(Math.max(0.01, ...highs) * 1.05);
+  const x = (value) => left + ((width - left - right) * Math.max(0, Math.min(value, xMax))) / xMax;
+  const axisY = top + rowH * Math.max(variants.length, 1);
+  for (let i = 0; i <= 4; i += 1) {
+    const value = (xMax * i) / 4;
+    chart.append(svg("line", { class: "grid-line", x1: x(value), x2: x(value), y1: top, y2: axisY }));
+    chart.append(svg("text", { class: "tick", x: x(value), y: axisY + 16, "text-anchor": "middle" }, pct(value, xMax < 0.05 ? 1 : 0)));
+  }
+  chart.append(svg("line", { class: "axis", x1: left, x2: width - right, y1: axisY, y2: axisY }));
+  variants.forEach((v, i) => {
+    const y = top + rowH * i + rowH / 2;
+    const colour = colourOf(v.name);
+    chart.append(svg("text", { class: "label", x: 4, y: y + 4 }, v.name));
+    if (v.ctr === null) {
+      chart.append(svg("text", { class: "empty", x: left, y: y + 4 }, "no impressions yet"));
+      return;
+    }
+    if (v.ctr_ci) {
+      chart.append(svg("line", { class: `whisker ${colour}`, x1: x(v.ctr_ci[0]), x2: x(v.ctr_ci[1]), y1: y, y2: y }));
+    }
+    chart.append(svg("circle", { class: colour, cx: x(v.ctr), cy: y, r: 6 }));
+    const end = v.ctr_ci ? v.ctr_ci[1] : v.ctr;
+    chart.append(svg("text", { class: "value", x: x(end) + 10, y: y + 4 }, pct(v.ctr, 2)));
+  });
+  return chart;
+}
+
+// The smallest of 1, 2, 2.5, 5 x 10^k at or above x: round axis ends.
+function niceCeiling(x) {
+  const power = 10 ** Math.floor(Math.log10(x));
+  for (const step of [1, 2, 2.5, 5, 10]) {
+    if (step * power >= x) return step * power;
+  }
+  return 10 * power;
+}
+
+// ------------------------------------------------------------------ start
+
+function start() {
+  $("#user-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const userId = $("#user-id").value.trim();
+    if (userId !== "") recommend(userId, $("#top-n").value);
+  });
+  $("#random-user").addEventListener("click", () => {
+    if (state.userIds.length === 0) return;
+    const id = state.userIds[Math.floor(Math.random() * state.userIds.length)];
+    $("#user-id").value = String(id);
+    recommend(id, $("#top-n").value);
+  });
+  loadHealth();
+  loadUsers();
+  refreshAB();
+  setInterval(refreshAB, AB_REFRESH_MS);
+}
+
+document.addEventListener("DOMContentLoaded", start);
