@@ -21,6 +21,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	bash scripts/setup_emulators.sh
 	bash scripts/install_infra_tools.sh
+	bash scripts/install_browser.sh
 	touch $@
 
 demo: setup

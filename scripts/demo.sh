@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole loop on the embedded defaults (a folder, SQLite, DuckDB).
 # Data -> train A (SVD) and B (EASE) -> A/B experiment -> serve -> real requests ->
-# simulated users over HTTP -> export to the warehouse -> A/B report and verdict.
+# simulated users over HTTP -> export to the warehouse -> A/B report and verdict,
+# and the demo page at $URL/ (kept running for the visitor when run from a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -29,8 +30,10 @@ step "4. Serve both functions on $URL"
 $MR serve --port "$PORT" > "$MOVIEREC_HOME/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM  # Ctrl-C: exit, so the EXIT trap stops the server
 for _ in $(seq 1 100); do curl -sf "$URL/ping" >/dev/null && break; sleep 0.1; done
 curl -sf "$URL/healthz" | $PY -m json.tool
+echo "Demo page: $URL/  (recommendations to click, and the live A/B panel)"
 
 step "5. A few real requests"
 for user in 1 196 999999; do
@@ -38,8 +41,9 @@ for user in 1 196 999999; do
   curl -s "$URL/recommend?user_id=$user&top_n=3" | tee "$MOVIEREC_HOME/last.json" | $PY -c '
 import json, sys
 r = json.load(sys.stdin)
-print(f"  variant {r[\"variant\"]} -> {r[\"model\"][\"name\"]} {r[\"model\"][\"version\"]}" + (f" (fallback: {r[\"fallback\"]})" if r["fallback"] else ""))
-for i in r["items"]: print(f"  {i[\"rank\"]}. {i[\"title\"]}  score {i[\"score\"]:.3f}")'
+m, fallback = r["model"], r["fallback"]
+print("  variant %s -> %s %s%s" % (r["variant"], m["name"], m["version"], " (fallback: %s)" % fallback if fallback else ""))
+for i in r["items"]: print("  %d. %s  score %.3f" % (i["rank"], i["title"], i["score"]))'
 done
 echo "POST /feedback (a click on the first movie shown to the last user)"
 $PY - "$URL" "$MOVIEREC_HOME/last.json" <<'PY'
@@ -61,3 +65,12 @@ step "7. Export events to the warehouse (DuckDB) and report"
 $MR export
 $MR report --experiment "$EXPERIMENT" --html "$MOVIEREC_HOME/report.html"
 echo "HTML report: $MOVIEREC_HOME/report.html"
+
+step "8. The demo page: $URL/"
+echo "Pick a user, click or rate movies (real feedback), watch the A/B panel count it."
+if [ -t 0 ]; then
+  echo "The server keeps running for you at $URL/ -- press Ctrl-C to stop it."
+  wait "$SERVER" || true
+else
+  echo "(no terminal: stopping the server; run \`make demo\` in a terminal to keep it up)"
+fi

@@ -39,6 +39,9 @@ from tests.emulators import (
     StorageEmulator,
 )
 
+# Shared fixtures live in plugin modules so that session fixtures exist once per session.
+pytest_plugins = ["tests.fixtures.movielens", "tests.fixtures.serving"]
+
 GCP_TEST_PROJECT = "movierec-test"
 GCS_TEST_BUCKET = "movierec-test-artifacts"
 

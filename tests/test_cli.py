@@ -11,11 +11,10 @@ from mlflow.tracking import MlflowClient
 from movierec.cli import main
 from movierec.models.artifact import live_version, load_artifact
 from movierec.stores.local import LocalArtifactStore
-from tests.data.conftest import movielens_root  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path, movielens_root):  # noqa: F811
+def env(monkeypatch, tmp_path, movielens_root):
     monkeypatch.setenv("MOVIEREC_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MOVIELENS_DIR", str(movielens_root / "ml-100k"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -86,7 +85,7 @@ def test_unknown_dataset_is_refused_by_name(env, capsys):
     assert "invalid choice: 'ml-1b'" in capsys.readouterr().err
 
 
-def test_corrupt_data_file_is_named(env, capsys, monkeypatch, tmp_path, movielens_root):  # noqa: F811
+def test_corrupt_data_file_is_named(env, capsys, monkeypatch, tmp_path, movielens_root):
     broken = tmp_path / "ml-100k"
     shutil.copytree(movielens_root / "ml-100k", broken)
     (broken / "u.data").chmod(0o644)
@@ -96,6 +95,6 @@ def test_corrupt_data_file_is_named(env, capsys, monkeypatch, tmp_path, movielen
     assert code == 2 and "u.data" in err and "Traceback" not in err
 
 
-def test_data_fetch_uses_movielens_dir(env, capsys, movielens_root):  # noqa: F811
+def test_data_fetch_uses_movielens_dir(env, capsys, movielens_root):
     code, out, _ = run(capsys, "data", "fetch")
     assert code == 0 and "verified files in" in out

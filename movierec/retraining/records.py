@@ -29,8 +29,9 @@ FAILED = "failed"
 
 
 def new_run_id(now: datetime) -> str:
-    """Sorts by start time; the random suffix separates runs started in the same second."""
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    """Sorts by start time (to the microsecond: two runs can start within one second);
+    the random suffix separates runs of different machines started at the same instant."""
+    return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
 def record_key(run_id: str) -> str:

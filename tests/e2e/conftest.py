@@ -13,7 +13,7 @@ from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from tests.conftest import GCP_TEST_PROJECT
-from tests.serving.conftest import SECRET, ml100k, movielens_root, publish_models, published  # noqa: F401
+from tests.fixtures.serving import SECRET
 
 
 @dataclass
@@ -27,16 +27,16 @@ class Backend:
 
 
 @pytest.fixture(params=["local", "gcp"])
-def backend(request, tmp_path, published) -> Backend:  # noqa: F811
+def backend(request, tmp_path, published) -> Backend:
     return make_backend(request.param, request, tmp_path, published)
 
 
 @pytest.fixture
-def gcp_backend(request, tmp_path, published) -> Backend:  # noqa: F811
+def gcp_backend(request, tmp_path, published) -> Backend:
     return make_backend("gcp", request, tmp_path, published)
 
 
-def make_backend(kind: str, request, tmp_path: Path, published) -> Backend:  # noqa: F811
+def make_backend(kind: str, request, tmp_path: Path, published) -> Backend:
     """A backend with the session's published models and an empty event log."""
     common = {"MOVIEREC_TOKEN_SECRET": SECRET, "MOVIEREC_DEFAULT_MODEL": "svd", "MOVIEREC_HOME": str(tmp_path)}
     if kind == "local":

@@ -24,7 +24,7 @@ from movierec.models.svd import SurpriseSVD
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from movierec.training import ITEMS_FILE, PreparedData, hold_out, items_file
 from tests.e2e.server import running_server
-from tests.serving.conftest import SECRET
+from tests.fixtures.serving import SECRET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SIM = SimulationConfig(users=300, days=4, sessions_per_day=1.0, seed=11)

@@ -6,16 +6,15 @@ import pytest
 
 from movierec.data import MovieLens
 from movierec.models.base import TrainingData
-from tests.data.conftest import ml100k, movielens_root  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture(scope="session")
-def ml100k_data(ml100k: MovieLens) -> TrainingData:  # noqa: F811
+def ml100k_data(ml100k: MovieLens) -> TrainingData:
     return TrainingData(ml100k.ratings, ml100k.rating_scale)
 
 
 @pytest.fixture(scope="session")
-def small_data(ml100k: MovieLens) -> TrainingData:  # noqa: F811
+def small_data(ml100k: MovieLens) -> TrainingData:
     """The first 200 users' ratings: big enough for real models, fast enough for unit tests."""
     ratings = ml100k.ratings[ml100k.ratings["user_id"] <= 200].reset_index(drop=True)
     return TrainingData(ratings, ml100k.rating_scale)

@@ -7,9 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.data.conftest import ml100k, movielens_root  # noqa: F401  (shared fixtures)
-from tests.serving.conftest import client, events, home, local_env, make_client, published  # noqa: F401
-
 
 @pytest.fixture(autouse=True)
 def restore_root_logger() -> Iterator[None]:

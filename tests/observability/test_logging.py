@@ -7,7 +7,7 @@ import json
 import logging
 
 from movierec.observability.logging import REDACTED, configure_logging, parse_trace_header
-from tests.serving.conftest import SECRET
+from tests.fixtures.serving import SECRET
 
 WEBHOOK = "http://127.0.0.1:9/services/T0001/B0002/very-secret-hook-path"
 TRACE_ID = "105445aa7843bc8bf206b12000100000"

@@ -21,7 +21,6 @@ from movierec.retraining.gate import GatePolicy
 from movierec.retraining.job import RetrainConfig
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from movierec.training import PreparedData
-from tests.data.conftest import ml100k, movielens_root  # noqa: F401  (shared fixtures)
 
 N_USERS = 300
 EASE_L2 = 300.0
@@ -30,7 +29,7 @@ _ids = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def base(ml100k) -> PreparedData:  # noqa: F811
+def base(ml100k) -> PreparedData:
     """The first 300 users of ml-100k, cleaned as the foundation cleans."""
     subset = ml100k.ratings[ml100k.ratings["user_id"] <= N_USERS]
     ratings, report = clean_ratings(subset, rating_scale=ml100k.rating_scale)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request
 
 from movierec.events import Experiment, Variant
 from movierec.serving.tokens import sign_token
-from tests.serving.conftest import SECRET
+from tests.fixtures.serving import SECRET
 
 
 def check_contract(openapi, response) -> None:

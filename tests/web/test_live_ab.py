@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -90,4 +91,4 @@ def test_spread_keeps_every_id_up_to_the_limit_then_spaces_them_evenly():
     assert spread(np.array([5, 3, 3, 9]), limit=10) == [3, 5, 9]
     picked = spread(np.arange(1, 5001), limit=1000)
     assert len(picked) == 1000 and picked[0] == 1 and picked[-1] == 5000
-    assert all(b - a in (4, 5, 6) for a, b in zip(picked, picked[1:]))
+    assert all(b - a in (4, 5, 6) for a, b in itertools.pairwise(picked))

@@ -108,13 +108,14 @@ async function recommend(userId, topN) {
 
 function renderRecommendations(rec) {
   const tag = (text, cls = "tag") => el("span", { class: cls }, text);
-  $("#rec-meta").replaceChildren(
+  const parts = [
     tag(`user ${rec.user_id}`),
     el("span", { class: "tag", id: "rec-variant" }, el("span", { class: `swatch ${colourOf(rec.variant)}` }), `variant ${rec.variant}`),
     tag(`model ${rec.model.name} ${rec.model.version}`),
     rec.experiment ? tag(`experiment ${rec.experiment}`) : tag("no experiment"),
-    rec.fallback ? tag(`fallback: ${rec.fallback} (unknown user)`) : null,
-  );
+  ];
+  if (rec.fallback) parts.push(tag(`fallback: ${rec.fallback} (unknown user)`));
+  $("#rec-meta").replaceChildren(...parts);
   $("#recs").replaceChildren(...rec.items.map((item) => movieRow(rec, item)));
 }
 
@@ -242,7 +243,7 @@ function ctrChart(variants) {
   const height = top + rowH * Math.max(variants.length, 1) + bottom;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "CTR per variant with confidence intervals" });
   const highs = variants.flatMap((v) => (v.ctr_ci ? [v.ctr_ci[1]] : v.ctr !== null ? [v.ctr] : []));
-  const xMax = niceCeiling(Math.max(0.01, ...highs) * 1.05);
+  const xMax = Math.min(1, niceCeiling(Math.max(0.01, ...highs) * 1.05)); // a CTR is at most 100%
   const x = (value) => left + ((width - left - right) * Math.max(0, Math.min(value, xMax))) / xMax;
   const axisY = top + rowH * Math.max(variants.length, 1);
   for (let i = 0; i <= 4; i += 1) {

@@ -1,0 +1,162 @@
+"""The demo page in a real headless Chromium, against a real `movierec serve` process.
+
+Chromium is Debian's (`bash scripts/install_browser.sh`), driven by Playwright; the
+browser build Playwright would download is not used. A missing browser fails the
+test with the install command: a page nobody could load must not pass.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+
+from movierec.events import Experiment, Variant
+from movierec.stores.local import SQLiteEventLog
+from tests.e2e.server import running_server
+from tests.fixtures.serving import REPO, SECRET
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts"
+WAIT_MS = 20_000  # generous: a shared 2-core machine; nothing here asserts a duration
+USER = 196  # not among the background users below
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: run `bash scripts/install_browser.sh` (apt-get install -y chromium)",
+                    pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt", pytrace=False)
+    return sync_playwright
+
+
+@pytest.fixture
+def server(tmp_path, published) -> str:
+    shutil.copytree(published[0], tmp_path / "artifacts")
+    SQLiteEventLog(tmp_path / "events.sqlite").put_experiment(
+        Experiment(
+            experiment_id="page-ab",
+            salt="page-salt",
+            variants=(Variant("A", "svd", None, 0.5), Variant("B", "ease", None, 0.5)),
+            started_at=1.0,
+        )
+    )
+    env = {
+        "MOVIEREC_BACKEND": "local",
+        "MOVIEREC_HOME": str(tmp_path),
+        "MOVIEREC_TOKEN_SECRET": SECRET,
+        "MOVIEREC_DEFAULT_MODEL": "svd",
+    }
+    with running_server(env, tmp_path / "serve.log", threads=4) as url:
+        yield url
+
+
+def background_traffic(url: str, users: range) -> dict[str, Counter]:
+    """Other visitors: one list each, a click on every other list. Returns what they did per arm."""
+    done: dict[str, Counter] = {"users": Counter(), "impressions": Counter(), "clicks": Counter()}
+    with requests.Session() as http:
+        for user in users:
+            rec = http.get(f"{url}/recommend", params={"user_id": user, "top_n": 5}, timeout=30).json()
+            done["users"][rec["variant"]] += 1
+            done["impressions"][rec["variant"]] += 1
+            if user % 2:
+                body = {"request_id": rec["request_id"], "token": rec["token"], "user_id": user,
+                        "movie_id": rec["items"][user % 5]["movie_id"], "type": "click"}
+                assert http.post(f"{url}/feedback", json=body, timeout=30).status_code == 201
+                done["clicks"][rec["variant"]] += 1
+    return done
+
+
+def test_visitor_gets_recommendations_clicks_one_and_sees_it_counted(sync_playwright, server, tmp_path):
+    from playwright.sync_api import expect
+
+    before = background_traffic(server, range(1, 41))
+    assert set(before["users"]) == {"A", "B"}
+
+    requests_made: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.on("request", lambda r: requests_made.append(r.url))
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.set_default_timeout(WAIT_MS)
+            page.goto(server)
+
+            # The panel shows the running experiment and what the other visitors did.
+            expect(page.locator("#ab-experiment")).to_contain_text("experiment page-ab (running)")
+            expect(page.locator("#ab-table tbody tr")).to_have_count(2)
+            for arm in ("A", "B"):
+                row = page.locator(f'#ab-table tr[data-variant="{arm}"]')
+                expect(row.locator("td.users")).to_have_text(str(before["users"][arm]))
+                expect(row.locator("td.clicks")).to_have_text(str(before["clicks"][arm]))
+            expect(page.locator("#verdict")).not_to_be_empty()
+            expect(page.locator("#ab-chart svg circle")).to_have_count(2)
+
+            page.fill("#user-id", str(USER))
+            with page.expect_response(lambda r: "/recommend?" in r.url) as served:
+                page.click("#recommend")
+            rec = served.value.json()
+            variant = rec["variant"]
+            assert variant in ("A", "B") and rec["experiment"] == "page-ab"
+
+            rows = page.locator("#recs li")
+            expect(rows).to_have_count(10)
+            first = rec["items"][0]
+            expect(rows.nth(0).locator(".title")).to_have_text(first["title"])
+            for genre in first["genres"].split("|"):
+                expect(rows.nth(0).locator(".genres")).to_contain_text(genre)
+            model = f"model {rec['model']['name']} {rec['model']['version']}"
+            expect(page.locator("#rec-meta")).to_contain_text(f"variant {variant}")
+            expect(page.locator("#rec-meta")).to_contain_text(model)
+
+            arm = page.locator(f'#ab-table tr[data-variant="{variant}"]')
+            # The panel refreshes by itself: one more user and list, no new click yet.
+            expect(arm.locator("td.impressions")).to_have_text(str(before["impressions"][variant] + 1))
+            expect(arm.locator("td.users")).to_have_text(str(before["users"][variant] + 1))
+            expect(arm.locator("td.clicks")).to_have_text(str(before["clicks"][variant]))
+
+            with page.expect_response(lambda r: r.url.endswith("/feedback")) as sent:
+                rows.nth(0).locator(".title").click()
+            assert sent.value.status == 201
+            expect(rows.nth(0).locator(".feedback-status")).to_have_text("click recorded")
+            with page.expect_response(lambda r: r.url.endswith("/feedback")) as rated:
+                rows.nth(1).locator('.stars button[data-value="4"]').click()
+            assert rated.value.status == 201
+
+            expect(arm.locator("td.clicks")).to_have_text(str(before["clicks"][variant] + 1))
+            expect(arm.locator("td.ratings")).to_have_text("1")
+            ctr = (before["clicks"][variant] + 1) / (before["impressions"][variant] + 1)
+            expect(arm.locator("td.ctr")).to_contain_text(f"{100 * ctr:.1f}")
+
+            screenshot = tmp_path / "demo-page.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(screenshot, ARTIFACTS / "demo-page.png")
+    assert screenshot.stat().st_size > 10_000
+    assert problems == []
+    foreign = [u for u in requests_made if not u.startswith(server) and not u.startswith("data:")]
+    assert foreign == []
