@@ -143,10 +143,10 @@ locals {
       }
     }
     daily = {
-      description = "Exports new events to BigQuery, then writes the A/B report"
-      # One execution runs both so the report always sees the export it follows.
-      command         = ["/bin/sh", "-c"]
-      args            = ["python -m training_job.main export && python -m training_job.main report"]
+      description = "Exports new events to BigQuery, writes the A/B report (+ CTR alerts), checks drift"
+      # One execution runs the steps in order, so the report always sees the export it follows.
+      command         = []
+      args            = ["daily"]
       cpu             = "1"
       memory          = "2Gi"
       timeout         = "1800s"

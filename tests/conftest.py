@@ -24,6 +24,7 @@ A missing emulator program FAILS the test that needs it, with install instructio
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,17 @@ from tests.emulators import (
 pytest_plugins = ["tests.fixtures.movielens", "tests.fixtures.serving"]
 
 GCP_TEST_PROJECT = "movierec-test"
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    """Entry points (functions, jobs) install JSON logging on the root logger; give the next
+    test the logger it had, so no handler outlives the stream pytest captured for it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 GCS_TEST_BUCKET = "movierec-test-artifacts"
 
 

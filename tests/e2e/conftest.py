@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from movierec.models.artifact import save_artifact, set_live_version
+from movierec.models.base import TrainingData
+from movierec.models.ease import EASE
+from movierec.models.popular import MostPopular
+from movierec.models.svd import SurpriseSVD
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
+from movierec.training import ITEMS_FILE, PreparedData, hold_out, items_file
 from tests.conftest import GCP_TEST_PROJECT
 from tests.fixtures.serving import SECRET
 
@@ -62,3 +68,21 @@ def make_backend(kind: str, request, tmp_path: Path, published) -> Backend:
         "MOVIEREC_ARTIFACT_BUCKET": bucket.name,
     }
     return Backend("gcp", env, FirestoreEventLog(firestore_client), artifacts, published[1], firestore_emulator)
+
+
+@pytest.fixture(scope="session")
+def held_out_models(tmp_path_factory, ml100k):
+    """svd, ease and popular trained on the ms75 training part; the truth is the rest."""
+    prepared = PreparedData(ml100k, TrainingData(ml100k.ratings, ml100k.rating_scale), None)
+    train, test = hold_out(prepared, seed=42)
+    root = tmp_path_factory.mktemp("held-out-artifacts")
+    store = LocalArtifactStore(root)
+    for trainer in (SurpriseSVD(seed=1), EASE(l2=500.0), MostPopular()):
+        artifact = trainer.fit(train.training)
+        titles = items_file(ml100k.movies, artifact.arrays["item_ids"].tolist())
+        saved = save_artifact(store, replace(artifact, files={ITEMS_FILE: titles}))
+        set_live_version(store, saved.name, saved.version)
+    truth: dict[int, dict[int, float]] = {}
+    for user, item, rating in test[["user_id", "item_id", "rating"]].itertuples(index=False):
+        truth.setdefault(int(user), {})[int(item)] = float(rating)
+    return root, truth

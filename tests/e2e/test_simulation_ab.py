@@ -8,21 +8,15 @@ training part; simulated users click by their held-out ratings (ClickModel).
 from __future__ import annotations
 
 import json
+import shutil
 import time
-from dataclasses import replace
 
 import pytest
 
 from movierec.cli import main
 from movierec.experiments.config import create_experiment, parse_variants
 from movierec.experiments.simulate import SimulationConfig, simulate
-from movierec.models.artifact import save_artifact, set_live_version
-from movierec.models.base import TrainingData
-from movierec.models.ease import EASE
-from movierec.models.popular import MostPopular
-from movierec.models.svd import SurpriseSVD
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
-from movierec.training import ITEMS_FILE, PreparedData, hold_out, items_file
 from tests.e2e.server import running_server
 from tests.fixtures.serving import SECRET
 
@@ -30,27 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SIM = SimulationConfig(users=300, days=4, sessions_per_day=1.0, seed=11)
 
 
-@pytest.fixture(scope="module")
-def held_out_models(tmp_path_factory, ml100k):
-    """svd, ease and popular trained on the ms75 training part; the truth is the rest."""
-    prepared = PreparedData(ml100k, TrainingData(ml100k.ratings, ml100k.rating_scale), None)
-    train, test = hold_out(prepared, seed=42)
-    root = tmp_path_factory.mktemp("held-out-artifacts")
-    store = LocalArtifactStore(root)
-    for trainer in (SurpriseSVD(seed=1), EASE(l2=500.0), MostPopular()):
-        artifact = trainer.fit(train.training)
-        titles = items_file(ml100k.movies, artifact.arrays["item_ids"].tolist())
-        saved = save_artifact(store, replace(artifact, files={ITEMS_FILE: titles}))
-        set_live_version(store, saved.name, saved.version)
-    truth: dict[int, dict[int, float]] = {}
-    for user, item, rating in test[["user_id", "item_id", "rating"]].itertuples(index=False):
-        truth.setdefault(int(user), {})[int(item)] = float(rating)
-    return root, truth
-
-
-def run_experiment(variants: str, held_out_models, tmp_path, monkeypatch, capsys) -> dict:
-    import shutil
-
+def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -> None:
+    """Serve ``variants`` on the local stack, drive the simulated users, export to DuckDB."""
     root, truth = held_out_models
     shutil.copytree(root, tmp_path / "artifacts")
     env = {"MOVIEREC_HOME": str(tmp_path), "MOVIEREC_TOKEN_SECRET": SECRET, "MOVIEREC_BACKEND": "local"}
@@ -68,6 +43,10 @@ def run_experiment(variants: str, held_out_models, tmp_path, monkeypatch, capsys
         summary = simulate(url, truth, SIM)
     assert summary.sessions > 0 and not summary.errors, summary.lines()
     assert main(["export"]) == 0
+
+
+def run_experiment(variants: str, held_out_models, tmp_path, monkeypatch, capsys) -> dict:
+    simulate_experiment(variants, held_out_models, tmp_path, monkeypatch)
     capsys.readouterr()
     code = main(["report", "--experiment", "sim", "--json", "--expected-users", str(SIM.users)])
     out = capsys.readouterr().out
@@ -90,3 +69,18 @@ def test_an_aa_test_finds_no_difference(held_out_models, tmp_path, monkeypatch, 
     report = run_experiment("A=svd,B=svd", held_out_models, tmp_path, monkeypatch, capsys)
     assert report["decision"]["verdict"] not in ("wins", "loses"), report["decision"]
     assert report["srm"]["alarm"] is False
+
+
+def test_a_ctr_drop_sends_exactly_one_webhook_call(held_out_models, tmp_path, monkeypatch, capsys):
+    """B (SVD) clicks far less than the control A (EASE): the CTR guardrail alert fires once,
+    and the next daily report within the cool-down does not repeat it."""
+    from tests.experiments.webhook import webhook_receiver
+
+    simulate_experiment("A=ease,B=svd", held_out_models, tmp_path, monkeypatch)
+    with webhook_receiver() as receiver:
+        monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", receiver.url)
+        assert main(["report", "--experiment", "sim", "--expected-users", str(SIM.users)]) == 0
+        assert main(["report", "--experiment", "sim", "--expected-users", str(SIM.users)]) == 0
+    assert len(receiver.posts) == 1, receiver.posts
+    alert = receiver.posts[0]
+    assert "B" in alert["text"] and "ctr" in json.dumps(alert).lower()
