@@ -115,7 +115,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--threads", type=int, default=4, help="server threads (movierec serve --threads)")
+    parser.add_argument("--threads", type=int, default=None, help="server threads (default: movierec serve's)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     movielens = os.environ.get("MOVIELENS_DIR") or str(REPO.parent / "shared" / "data" / "ml-100k")

@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run recommend + feedback locally (gunicorn, several threads)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--threads", type=int, default=4, help="request threads; 2 per core: more only queue on the GIL")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=max(2, os.cpu_count() or 1),
+        help="request threads (default: one per core; more only queue on the GIL, measured in scripts/bench_serving.py)",
+    )
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--public", action="store_true", help="allow binding a non-loopback address")
     p.set_defaults(func=serve)

@@ -17,11 +17,17 @@ from tests.emulators import free_port
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_path: Path, *, threads: int = 8, timeout: float = 60.0) -> Iterator[str]:
+def running_server(
+    env: dict[str, str], log_path: Path, *, threads: int | None = None, timeout: float = 60.0
+) -> Iterator[str]:
+    """``threads=None``: movierec serve's default."""
     port = free_port()
+    command = [sys.executable, "-m", "movierec.cli", "serve", "--port", str(port)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "movierec.cli", "serve", "--port", str(port), "--threads", str(threads)],
+            command,
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
