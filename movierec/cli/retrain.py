@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 
 from movierec.cli.common import add_data_options, prepare
 from movierec.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,8 +32,7 @@ def retrain(args: argparse.Namespace, settings: Settings) -> int:
         mlflow_artifacts=None if args.no_mlflow else (settings.home / "mlartifacts").resolve().as_uri(),
     )
     stores = make_stores(settings, os.environ)
-    # The warehouse adapters are optional: until the factory builds one, the event log is read.
-    source = feedback_source(getattr(stores, "warehouse", None), stores.events)
+    source = feedback_source(_warehouse_or_none(settings), stores.events)
     result = run_retrain(prepare(args, settings), stores.artifacts, source, config, until=args.until)
     record = result.record
     if args.json:
@@ -67,3 +69,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mlflow", action="store_true", help="skip experiment tracking")
     p.add_argument("--json", action="store_true", help="print the run record")
     p.set_defaults(func=retrain)
+
+
+def _warehouse_or_none(settings: Settings):
+    """The warehouse, or None (read the event log) when it can't be opened right now."""
+    from movierec.errors import MovierecError
+    from movierec.stores.warehouse_factory import make_warehouse
+
+    try:
+        warehouse = make_warehouse(settings, os.environ)
+        warehouse.ensure_schema()
+        return warehouse
+    except MovierecError as exc:
+        log.warning("warehouse unavailable (%s); reading feedback from the event log", exc)
+        return None

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 
 from movierec.data.frames import ITEM_ID, RATING, USER_ID, require_columns
 from movierec.errors import DataError
+from movierec.ids import lookup
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class InteractionMatrix:
         require_columns(ratings, (USER_ID, ITEM_ID) if binary else (USER_ID, ITEM_ID, RATING))
         users = _vocabulary(ratings[USER_ID] if user_ids is None else user_ids)
         items = _vocabulary(ratings[ITEM_ID] if item_ids is None else item_ids)
-        rows = _lookup(users, ratings[USER_ID].to_numpy())
-        cols = _lookup(items, ratings[ITEM_ID].to_numpy())
+        rows = lookup(users, ratings[USER_ID].to_numpy())
+        cols = lookup(items, ratings[ITEM_ID].to_numpy())
         known = (rows >= 0) & (cols >= 0)
         rows, cols = rows[known], cols[known]
         if binary:
@@ -77,11 +78,11 @@ class InteractionMatrix:
 
     def user_index(self, raw_ids: ArrayLike) -> np.ndarray:
         """Row of each raw user id, -1 for users not in the vocabulary."""
-        return _lookup(self.user_ids, np.asarray(raw_ids))
+        return lookup(self.user_ids, raw_ids)
 
     def item_index(self, raw_ids: ArrayLike) -> np.ndarray:
         """Column of each raw item id, -1 for items not in the vocabulary."""
-        return _lookup(self.item_ids, np.asarray(raw_ids))
+        return lookup(self.item_ids, raw_ids)
 
 
 def _vocabulary(ids: ArrayLike) -> np.ndarray:
@@ -92,14 +93,3 @@ def _vocabulary(ids: ArrayLike) -> np.ndarray:
     if array.size and not np.issubdtype(array.dtype, np.integer):
         raise DataError(f"ids must be integers, got dtype {array.dtype}")
     return np.unique(array.astype(np.int64))
-
-
-def _lookup(vocabulary: np.ndarray, raw_ids: np.ndarray) -> np.ndarray:
-    """Positions of ``raw_ids`` in the sorted ``vocabulary``; -1 where absent (int64)."""
-    raw_ids = np.atleast_1d(raw_ids)
-    if raw_ids.size == 0 or vocabulary.size == 0:
-        return np.full(raw_ids.shape, -1, dtype=np.int64)
-    positions = np.searchsorted(vocabulary, raw_ids)
-    clipped = np.minimum(positions, vocabulary.size - 1)
-    found = vocabulary[clipped] == raw_ids
-    return np.where(found, clipped, -1).astype(np.int64)

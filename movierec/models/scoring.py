@@ -20,6 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from movierec.errors import ArtifactError
+from movierec.ids import lookup
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,10 @@ class Scorer:
         return len(self.item_ids)
 
     def user_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
-        return _lookup(self.user_ids, raw_ids)
+        return lookup(self.user_ids, raw_ids)
 
     def item_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
-        return _lookup(self.item_ids, raw_ids)
+        return lookup(self.item_ids, raw_ids)
 
     def seen(self, user: int) -> np.ndarray:
         return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
@@ -274,14 +275,6 @@ def scorer_for(kind: str, arrays: Mapping[str, np.ndarray]) -> Scorer:
         return cls(arrays)
     except (TypeError, ValueError, IndexError) as exc:
         raise ArtifactError(f"{kind} artifact arrays are inconsistent: {exc}") from None
-
-
-def _lookup(vocabulary: np.ndarray, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
-    raw = np.atleast_1d(np.asarray(raw_ids, dtype=np.int64))
-    pos = np.searchsorted(vocabulary, raw)
-    pos_clipped = np.minimum(pos, len(vocabulary) - 1)
-    found = (pos < len(vocabulary)) & (vocabulary[pos_clipped] == raw) if len(vocabulary) else pos < 0
-    return np.where(found, pos_clipped, -1)
 
 
 def _top_n(scores: np.ndarray, n: int) -> np.ndarray:

@@ -24,9 +24,11 @@ from movierec.stores.ports import EventLog, Warehouse
 log = logging.getLogger(__name__)
 
 # BigQuery dialect; the DuckDB adapter transpiles it with sqlglot.
+# The warehouse keeps ts as TIMESTAMP; the window and the rows travel as epoch seconds.
 FEEDBACK_SQL = (
-    "SELECT event_id, ts, user_id, movie_id, type, value FROM feedback"
-    " WHERE ts >= @since AND ts < @until ORDER BY ts, event_id"
+    "SELECT event_id, UNIX_MICROS(ts) / 1000000 AS ts, user_id, movie_id, type, value FROM feedback"
+    " WHERE ts >= TIMESTAMP_MICROS(@since_us) AND ts < TIMESTAMP_MICROS(@until_us)"
+    " ORDER BY ts, event_id"
 )
 FEEDBACK_WATERMARK = "feedback"  # name of the export job's watermark for the feedback table
 _PAGE = 10_000
@@ -59,8 +61,10 @@ class WarehouseFeedback:
     def read(self, since: float, until: float) -> FeedbackBatch:
         _check_window(since, until)
         exported = self.warehouse.get_watermark(self.watermark)
-        end = until if exported is None else max(since, min(until, exported))
-        rows = self.warehouse.query(FEEDBACK_SQL, {"since": float(since), "until": float(end)})
+        if exported is None:  # nothing exported yet: the event log is the only source
+            raise BackendUnavailable("the warehouse holds no exported feedback yet")
+        end = max(since, min(until, exported))
+        rows = self.warehouse.query(FEEDBACK_SQL, {"since_us": _micros(since), "until_us": _micros(end)})
         note = "" if end == until else f"warehouse exported up to {exported}; window ends there"
         return FeedbackBatch(_frame(rows), since, end, self.name, note)
 
@@ -126,3 +130,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 def _check_window(since: float, until: float) -> None:
     if until < since:
         raise ConfigError(f"the feedback window ends ({until}) before it starts ({since})")
+
+
+def _micros(seconds: float) -> int:
+    return round(seconds * 1_000_000)
