@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from movierec.errors import DataError
 from movierec.events import Assignment, Experiment, Feedback, Impression
@@ -41,12 +41,6 @@ _EVENT_CLASSES: dict[str, Any] = {
     "feedback": Feedback,
 }
 EVENT_COLLECTIONS = tuple(_EVENT_CLASSES)  # in this order: impressions before their feedback
-
-
-class ExportWarehouse(Warehouse, Protocol):
-    """A Warehouse that can also replace rows by key (both adapters can)."""
-
-    def upsert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ class ExportReport:
 
 def export_events(
     events: EventLog,
-    warehouse: ExportWarehouse,
+    warehouse: Warehouse,
     *,
     now: float,
     overlap_seconds: float = 300.0,
@@ -114,7 +108,7 @@ def _normaliser(collection: str, event: type) -> Callable[[dict[str, Any]], dict
     return normalise
 
 
-def _export_experiments(events: EventLog, warehouse: ExportWarehouse) -> TableExport:
+def _export_experiments(events: EventLog, warehouse: Warehouse) -> TableExport:
     try:
         rows = [Experiment.from_dict(r).to_dict() for r in events.scan("experiments", float("-inf"))]
     except (KeyError, TypeError, ValueError) as exc:

@@ -89,6 +89,9 @@ class Warehouse(Protocol):
     def insert_new(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert the rows whose key is not in ``table`` yet; returns how many were inserted."""
 
+    def upsert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the rows, replacing stored rows with the same key (experiments change state)."""
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
 
     def get_watermark(self, name: str) -> float | None: ...

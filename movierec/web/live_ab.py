@@ -25,8 +25,8 @@ from movierec.events import Experiment
 from movierec.experiments.analysis import AnalysisConfig, ExperimentReport, analyse
 from movierec.experiments.config import get_experiment
 from movierec.experiments.queries import load_experiment_data
-from movierec.export import ExportWarehouse, export_events
-from movierec.stores.ports import EventLog
+from movierec.export import export_events
+from movierec.stores.ports import EventLog, Warehouse
 
 DEFAULT_TTL_SECONDS = 2.0
 # Events reach the process's log with the process's clock, so a late row is late by a
@@ -120,7 +120,7 @@ class LiveAB:
     def __init__(
         self,
         events: EventLog,
-        warehouse: ExportWarehouse,
+        warehouse: Warehouse,
         *,
         analysis: AnalysisConfig | None = None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
