@@ -52,8 +52,9 @@ def drive(url: str, users: range) -> tuple[list[dict], Counter]:
 
 
 def test_every_accepted_request_is_stored_once_and_shares_follow_weights(backend, tmp_path):
-    create_experiment(
-        backend.events, backend.artifacts, "e2e", parse_variants("A=svd,B=ease", "30,70"), now=time.time()
+    create_experiment(  # a fixed salt: the same users land in the same variants every run
+        backend.events, backend.artifacts, "e2e", parse_variants("A=svd,B=ease", "30,70"), now=time.time(),
+        salt="e2e-shares",
     )
     with running_server(backend.env, tmp_path / "server.log") as url:
         recs, statuses = drive(url, range(1, N_USERS + 1))
