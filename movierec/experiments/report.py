@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import matplotlib
+import matplotlib.dates as mdates
 from jinja2 import Environment
 from markupsafe import Markup
 from matplotlib.figure import Figure
@@ -188,7 +189,12 @@ def _band(
     x = [days[i] for i in keep]
     (line,) = ax.plot(x, [scale(values[i]) for i in keep], marker="o", label=label)  # type: ignore[arg-type]
     banded = [i for i in keep if cis[i] is not None]
-    if banded:
+    if len(banded) == 1:  # one day of data: a band has no width, draw the interval as a bar
+        i = banded[0]
+        low, high = scale(cis[i][0]), scale(cis[i][1])  # type: ignore[index]
+        mid = scale(values[i])  # type: ignore[arg-type]
+        ax.errorbar([days[i]], [mid], yerr=[[mid - low], [high - mid]], color=line.get_color(), capsize=6)
+    elif banded:
         ax.fill_between(
             [days[i] for i in banded],
             [scale(cis[i][0]) for i in banded],  # type: ignore[index]
@@ -197,6 +203,14 @@ def _band(
             alpha=0.2,
             linewidth=0,
         )
+
+
+def _day_axis(ax: Any, days: list[date]) -> None:
+    """Whole days on the x axis, with a day of margin so one or two days don't stretch it."""
+    if days:
+        ax.set_xlim(min(days) - timedelta(days=1), max(days) + timedelta(days=1))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
 
 
 def ctr_plot(points: Sequence[TimelinePoint], variants: Sequence[str], metric: str) -> Markup:
@@ -210,6 +224,7 @@ def ctr_plot(points: Sequence[TimelinePoint], variants: Sequence[str], metric: s
     ax.set_ylabel(label)
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
+    _day_axis(ax, days)
     figure.autofmt_xdate()
     return _svg(figure)
 
@@ -232,6 +247,7 @@ def lift_plot(points: Sequence[TimelinePoint], treatments: Sequence[str], contro
     ax.set_ylabel("lift (%)")
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
+    _day_axis(ax, days)
     figure.autofmt_xdate()
     return _svg(figure)
 
