@@ -46,7 +46,7 @@ Degenerate data never raises: it yields a report whose rows carry a message.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -71,7 +71,6 @@ from movierec.experiments.srm import DEFAULT_SRM_THRESHOLD, srm_check
 from movierec.experiments.statistics import (
     ErrorCode,
     RatioStats,
-    SampleMeanStats,
     Stats,
 )
 
@@ -237,21 +236,6 @@ def _json_safe(value: Any) -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
-def empty_variant(name: str) -> VariantData:
-    """A variant nobody has been assigned to yet."""
-    return VariantData(
-        variant=name,
-        users=0,
-        exposed_users=0,
-        impressions=0,
-        clicks=0,
-        ratings=0,
-        ctr=RatioStats.empty(),
-        clicks_per_user=SampleMeanStats.empty(),
-        rating=RatioStats.empty(),
-    )
-
-
 def metric_stats(data: VariantData, metric: str) -> Stats:
     if metric == "ctr":
         return data.ctr
@@ -271,7 +255,7 @@ def _check_metrics(experiment: Experiment) -> None:
             )
 
 
-def _value(stats: Stats) -> float | None:
+def value_of(stats: Stats) -> float | None:
     """The metric's point estimate, None when it is undefined (no users / no denominator)."""
     if stats.n == 0 or (isinstance(stats, RatioStats) and stats.d_sum == 0):
         return None
@@ -312,10 +296,10 @@ def _summarise(data: VariantData, alpha: float) -> VariantSummary:
         impressions=data.impressions,
         clicks=data.clicks,
         ratings=data.ratings,
-        ctr=_value(data.ctr),
+        ctr=value_of(data.ctr),
         ctr_ci=mean_ci(data.ctr, alpha),
-        mean_rating=_value(data.rating),
-        clicks_per_user=_value(data.clicks_per_user),
+        mean_rating=value_of(data.rating),
+        clicks_per_user=value_of(data.clicks_per_user),
     )
 
 
@@ -331,8 +315,8 @@ def compare(
         metric=metric,
         variant=treatment.variant,
         control=control.variant,
-        control_value=_value(a),
-        variant_value=_value(b),
+        control_value=value_of(a),
+        variant_value=value_of(b),
     )
     if a.error is not None:
         return _with(base, message=explain(a.error, metric, control.variant))
@@ -551,7 +535,7 @@ def _variants_in_order(experiment: Experiment, data: ExperimentData) -> tuple[li
         for name in data.variants
         if name not in names
     ]
-    return [data.variants.get(name) or empty_variant(name) for name in names], notes
+    return [data.variants.get(name) or VariantData.empty(name) for name in names], notes
 
 
 def analyse(experiment: Experiment, data: ExperimentData, config: AnalysisConfig) -> ExperimentReport:
@@ -584,36 +568,3 @@ def analyse(experiment: Experiment, data: ExperimentData, config: AnalysisConfig
         decision=decide(experiment, variants, comparisons, srm, power),
         notes=tuple(notes),
     )
-
-
-# --------------------------------------------------------------------------- timeline
-
-
-@dataclass(frozen=True)
-class TimelinePoint:
-    """Cumulative primary-metric numbers on one day (for the report's plots)."""
-
-    day: str  # ISO date
-    values: dict[str, float | None]  # variant -> metric
-    cis: dict[str, tuple[float, float] | None]  # variant -> CI of the metric
-    lifts: dict[str, float | None]  # non-control variant -> relative lift
-    seq_cis: dict[str, tuple[float, float] | None]  # non-control variant -> always-valid CI
-
-
-def timeline(
-    data: ExperimentData, variants: Sequence[str], metric: str, config: AnalysisConfig
-) -> list[TimelinePoint]:
-    """``metric`` per variant and the lift over the control ``variants[0]``, day by day."""
-    points = []
-    for point in sorted(data.daily, key=lambda p: p.day):
-        daily = {n: point.variants.get(n) or empty_variant(n) for n in variants}
-        control = daily[variants[0]]
-        values, cis, lifts, seq_cis = {}, {}, {}, {}
-        for name in variants:
-            stats = metric_stats(daily[name], metric)
-            values[name], cis[name] = _value(stats), mean_ci(stats, config.alpha)
-        for name in variants[1:]:
-            c = compare(metric, control, daily[name], config)
-            lifts[name], seq_cis[name] = c.lift_rel, c.seq_ci_rel
-        points.append(TimelinePoint(point.day.isoformat(), values, cis, lifts, seq_cis))
-    return points

@@ -29,6 +29,14 @@ class VariantData:
     clicks_per_user: SampleMeanStats
     rating: RatioStats
 
+    @classmethod
+    def empty(cls, variant: str) -> VariantData:
+        """A variant nobody has been assigned to yet."""
+        return cls(
+            variant=variant, users=0, exposed_users=0, impressions=0, clicks=0, ratings=0,
+            ctr=RatioStats.empty(), clicks_per_user=SampleMeanStats.empty(), rating=RatioStats.empty(),
+        )
+
 
 @dataclass(frozen=True)
 class DailyPoint:

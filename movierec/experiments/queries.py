@@ -70,7 +70,7 @@ def load_experiment_data(warehouse: Warehouse, experiment_id: str) -> Experiment
     for row in rows:
         by_day.setdefault(_as_date(row["day"]), {})[row["variant"]] = variant_data(row)
     daily: list[DailyPoint] = []
-    latest = {name: empty_variant(name) for name in names}
+    latest = {name: VariantData.empty(name) for name in names}
     for day in sorted(by_day):
         latest = {**latest, **by_day[day]}  # a variant without users yet keeps its zeros
         daily.append(DailyPoint(day, dict(latest)))
@@ -106,13 +106,6 @@ def variant_data(row: dict[str, Any]) -> VariantData:
             d_sum_squares=float(row["ratings_sum_squares"]),
             m_d_sum_of_products=float(row["rating_sum_ratings_products"]),
         ),
-    )
-
-
-def empty_variant(name: str) -> VariantData:
-    return VariantData(
-        variant=name, users=0, exposed_users=0, impressions=0, clicks=0, ratings=0,
-        ctr=RatioStats.empty(), clicks_per_user=SampleMeanStats.empty(), rating=RatioStats.empty(),
     )
 
 

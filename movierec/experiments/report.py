@@ -23,10 +23,9 @@ from matplotlib.figure import Figure
 from movierec.experiments.analysis import (
     METRIC_LABELS,
     ExperimentReport,
-    TimelinePoint,
-    timeline,
 )
 from movierec.experiments.data import ExperimentData
+from movierec.experiments.timeline import TimelinePoint, timeline
 
 DASH = "-"
 

@@ -17,8 +17,8 @@ from movierec.experiments.alerting import (
     dispatch_alerts,
     last_sent,
 )
-from movierec.experiments.analysis import AnalysisConfig, analyse, empty_variant
-from movierec.experiments.data import DailyPoint, ExperimentData
+from movierec.experiments.analysis import AnalysisConfig, analyse
+from movierec.experiments.data import DailyPoint, ExperimentData, VariantData
 from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 from tests.experiments.abdata import ab_data, two_arm_experiment
 from tests.experiments.webhook import closed_port_url, webhook_receiver
@@ -68,7 +68,7 @@ def _day(day: int, counts: dict[str, tuple[int, int]]) -> DailyPoint:
     return DailyPoint(
         date(2026, 11, day),
         {
-            name: dataclasses.replace(empty_variant(name), users=100, impressions=i, clicks=c)
+            name: dataclasses.replace(VariantData.empty(name), users=100, impressions=i, clicks=c)
             for name, (i, c) in counts.items()
         },
     )

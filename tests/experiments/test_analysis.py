@@ -18,15 +18,14 @@ from movierec.experiments.analysis import (
     METRICS,
     AnalysisConfig,
     analyse,
-    empty_variant,
     sequential_sample_size,
-    timeline,
 )
 from movierec.experiments.calibration import CtrModel, draw_sums, to_stats
-from movierec.experiments.data import DailyPoint, ExperimentData
+from movierec.experiments.data import DailyPoint, ExperimentData, VariantData
 from movierec.experiments.power import sample_size_per_variant
 from movierec.experiments.sequential import sequential_test
 from movierec.experiments.statistics import RatioStats, SampleMeanStats
+from movierec.experiments.timeline import timeline
 from tests.experiments.abdata import (
     ab_data,
     experiment_data,
@@ -191,14 +190,14 @@ def test_no_data_at_all_is_a_verdict_not_an_error() -> None:
 def test_assigned_users_without_impressions_are_no_data() -> None:
     data = ExperimentData(
         "exp-1",
-        {n: dataclasses.replace(empty_variant(n), users=10) for n in ("A", "B")},
+        {n: dataclasses.replace(VariantData.empty(n), users=10) for n in ("A", "B")},
     )
     assert analyse(EXPERIMENT, data, CONFIG).decision.verdict == "no_data"
 
 
 def test_a_variant_with_zero_impressions_is_named_in_the_report() -> None:
     data = ab_data(8, 3000, 3000)
-    silent = dataclasses.replace(empty_variant("B"), users=3000)
+    silent = dataclasses.replace(VariantData.empty("B"), users=3000)
     report = analyse(EXPERIMENT, dataclasses.replace(data, variants={**data.variants, "B": silent}), CONFIG)
     ctr = report.comparison("ctr", "B")
     assert ctr.message == "B has no impressions yet" and ctr.p_value is None
@@ -210,7 +209,7 @@ def test_a_variant_with_zero_impressions_is_named_in_the_report() -> None:
 def test_zero_variance_and_a_zero_control_are_explained() -> None:
     no_clicks = RatioStats.from_arrays(np.zeros(50), np.full(50, 4.0))
     control = dataclasses.replace(
-        empty_variant("A"),
+        VariantData.empty("A"),
         users=50,
         exposed_users=50,
         impressions=200,
