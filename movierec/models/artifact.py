@@ -185,14 +185,28 @@ def load_artifact(store: ArtifactStore, name: str, version: str | None = None) -
     )
 
 
-def live_version(store: ArtifactStore, name: str) -> str | None:
+@dataclass(frozen=True)
+class LivePointer:
+    """The content of ``models/<name>/LIVE``: what serves, and what served before it."""
+
+    version: str
+    previous: str | None
+    updated_at: str | None
+
+
+def read_pointer(store: ArtifactStore, name: str) -> LivePointer | None:
     try:
-        pointer = json.loads(store.read_bytes(f"models/{name}/{LIVE_POINTER}"))
+        raw = json.loads(store.read_bytes(f"models/{name}/{LIVE_POINTER}"))
     except ArtifactNotFound:
         return None
     except ValueError:
         raise ArtifactError(f"live pointer of model {name!r} is not valid JSON") from None
-    return pointer.get("version")
+    return LivePointer(raw["version"], raw.get("previous"), raw.get("updated_at"))
+
+
+def live_version(store: ArtifactStore, name: str) -> str | None:
+    pointer = read_pointer(store, name)
+    return pointer.version if pointer else None
 
 
 def set_live_version(store: ArtifactStore, name: str, version: str, *, previous: str | None = None) -> None:

@@ -12,30 +12,23 @@ version uploaded by a run that crashed is an orphan: never live, pruned later.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from movierec.errors import ArtifactError
 from movierec.models.artifact import (
-    LIVE_POINTER,
+    LivePointer,
     ModelArtifact,
     array_digest,
     list_versions,
     load_artifact,
     model_prefix,
     read_manifest,
+    read_pointer,
     save_artifact,
     set_live_version,
 )
-from movierec.stores.ports import ArtifactNotFound, ArtifactStore
-
-
-@dataclass(frozen=True)
-class LivePointer:
-    version: str
-    previous: str | None
-    updated_at: str | None
+from movierec.stores.ports import ArtifactStore
 
 
 @dataclass(frozen=True)
@@ -47,16 +40,6 @@ class VersionInfo:
     previous: bool
     metrics: dict[str, Any]
     data_fingerprint: str
-
-
-def read_pointer(store: ArtifactStore, name: str) -> LivePointer | None:
-    try:
-        raw = json.loads(store.read_bytes(f"models/{name}/{LIVE_POINTER}"))
-    except ArtifactNotFound:
-        return None
-    except ValueError:
-        raise ArtifactError(f"live pointer of model {name!r} is not valid JSON") from None
-    return LivePointer(raw["version"], raw.get("previous"), raw.get("updated_at"))
 
 
 def upload_verified(store: ArtifactStore, artifact: ModelArtifact) -> ModelArtifact:
