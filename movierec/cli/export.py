@@ -15,8 +15,7 @@ EXIT_UNAVAILABLE = 3
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.export import export_events
-    from movierec.stores.factory import make_stores
-    from movierec.stores.warehouse_factory import make_warehouse
+    from movierec.stores.factory import make_stores, make_warehouse
 
     events = make_stores(settings, os.environ).events
     warehouse = make_warehouse(settings, os.environ)

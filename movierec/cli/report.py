@@ -28,7 +28,7 @@ report_log.setLevel(logging.INFO)
 
 
 def _warehouse(settings: Settings):
-    from movierec.stores.warehouse_factory import make_warehouse
+    from movierec.stores.factory import make_warehouse
 
     return make_warehouse(settings, os.environ)
 

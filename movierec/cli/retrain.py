@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _warehouse_or_none(settings: Settings):
     """The warehouse, or None (read the event log) when it can't be opened right now."""
     from movierec.errors import MovierecError
-    from movierec.stores.warehouse_factory import make_warehouse
+    from movierec.stores.factory import make_warehouse
 
     try:
         warehouse = make_warehouse(settings, os.environ)

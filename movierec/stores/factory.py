@@ -1,4 +1,4 @@
-"""Build the stores a process uses, once, from its Settings.
+"""Build the stores (and the warehouse) a process uses, once, from its Settings.
 
 ``make_stores`` is called by the entry points (functions, jobs, CLI). It is the one
 place that creates Google Cloud clients, and the one library function that looks
@@ -13,10 +13,11 @@ from types import MappingProxyType
 
 from movierec.errors import ConfigError
 from movierec.settings import Settings
-from movierec.stores.ports import ArtifactStore, EventLog
+from movierec.stores.ports import ArtifactStore, EventLog, Warehouse
 
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 FIRESTORE_EMULATOR_HOST = "FIRESTORE_EMULATOR_HOST"
+BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
 _NO_ENV: Mapping[str, str] = MappingProxyType({})
 
 
@@ -81,14 +82,61 @@ def _make_gcp_stores(settings: Settings, env: Mapping[str, str]) -> Stores:
             credentials=AnonymousCredentials() if firestore_host else None,
         )
     except DefaultCredentialsError as exc:
-        raise ConfigError(
-            "no Google Cloud credentials found: on Cloud Run attach a service account; "
-            "on a workstation run `gcloud auth application-default login`, "
-            f"or set {STORAGE_EMULATOR_HOST}/{FIRESTORE_EMULATOR_HOST} for the emulators ({exc})"
-        ) from exc
+        raise _no_credentials(exc, STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST) from exc
     return Stores(
         artifacts=GCSArtifactStore(gcs_client, settings.artifact_bucket),
         events=FirestoreEventLog(fs_client),
+    )
+
+
+def make_warehouse(settings: Settings, env: Mapping[str, str] = _NO_ENV) -> Warehouse:
+    """The warehouse of ``settings.backend``.
+
+    ``local``: the DuckDB file ``settings.duckdb_path``.
+
+    ``gcp``: the BigQuery dataset ``settings.bigquery_dataset`` of ``settings.gcp_project``.
+    When ``env`` names ``BIGQUERY_EMULATOR_HOST`` (the emulator's REST port) the client
+    talks to that emulator with anonymous credentials.
+    """
+    if settings.backend == "local":
+        from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+
+        return DuckDBWarehouse(settings.duckdb_path)
+    if settings.backend == "gcp":
+        return _make_bigquery(settings, env)
+    raise ConfigError(f"unknown backend {settings.backend!r}; expected 'local' or 'gcp'")
+
+
+def _make_bigquery(settings: Settings, env: Mapping[str, str]) -> Warehouse:
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import bigquery
+
+    from movierec.stores.bigquery_warehouse import BigQueryWarehouse
+
+    if not settings.gcp_project:
+        raise ConfigError("the gcp backend needs a project: set GOOGLE_CLOUD_PROJECT")
+    host = env.get(BIGQUERY_EMULATOR_HOST)
+    try:
+        if host:
+            client = bigquery.Client(
+                project=settings.gcp_project,
+                credentials=AnonymousCredentials(),
+                client_options=ClientOptions(api_endpoint=_http_url(host)),
+            )
+        else:
+            client = bigquery.Client(project=settings.gcp_project)
+    except DefaultCredentialsError as exc:
+        raise _no_credentials(exc, BIGQUERY_EMULATOR_HOST) from exc
+    return BigQueryWarehouse(client, settings.bigquery_dataset)
+
+
+def _no_credentials(exc: Exception, *emulator_vars: str) -> ConfigError:
+    return ConfigError(
+        "no Google Cloud credentials found: on Cloud Run attach a service account; "
+        "on a workstation run `gcloud auth application-default login`, "
+        f"or set {'/'.join(emulator_vars)} for the emulators ({exc})"
     )
 
 

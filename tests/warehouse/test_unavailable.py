@@ -19,8 +19,8 @@ from movierec.events import Impression
 from movierec.settings import Settings
 from movierec.stores.bigquery_warehouse import BigQueryWarehouse
 from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+from movierec.stores.factory import make_warehouse
 from movierec.stores.local import SQLiteEventLog
-from movierec.stores.warehouse_factory import make_warehouse
 from tests.emulators import free_port
 
 ROW = Impression("r1", 1.0, 1, "exp", "A", "m", "v", (1,), (1.0,), None, 1.0).to_dict()
