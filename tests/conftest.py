@@ -41,7 +41,7 @@ from tests.emulators import (
 )
 
 # Shared fixtures live in plugin modules so that session fixtures exist once per session.
-pytest_plugins = ["tests.fixtures.movielens", "tests.fixtures.serving"]
+pytest_plugins = ["tests.fixtures.movielens", "tests.fixtures.serving", "tests.fixtures.backends"]
 
 GCP_TEST_PROJECT = "movierec-test"
 

@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:  # jobs install JSON logging before calling main()
-        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+        level = logging.DEBUG if args.verbose else logging.WARNING
+        logging.basicConfig(level=level, stream=sys.stderr)
+        for handler in logging.getLogger().handlers:  # loggers that opt in to INFO (the
+            handler.setLevel(level)  # ab_report metric lines) are for the jobs' JSON logs
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()

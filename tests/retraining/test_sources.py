@@ -1,4 +1,5 @@
-"""Feedback sources: the event log (paged scans) and the warehouse (real DuckDB, filled by the export)."""
+"""Feedback sources: the event log (paged scans) and the warehouse (DuckDB and bqemulator,
+filled by the real export)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,6 @@ from movierec.retraining.sources import (
 )
 from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 from tests.retraining.conftest import feedback
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    with DuckDBWarehouse(tmp_path / "warehouse.duckdb") as wh:
-        wh.ensure_schema()
-        yield wh
-
 
 ROWS = [feedback(1, 10 + i, "click", 100.0 + i // 4) for i in range(20)]  # 4 events per instant
 
