@@ -279,3 +279,21 @@ def test_eventlog_down_gives_503_with_retry_after_and_a_retry_is_stored_once(cli
     assert click(client, rec, event_id="evt-retry").status_code == 200
     assert [r["event_id"] for r in events.scan("feedback", 0.0)] == ["evt-retry"]
     assert len(events.scan("impressions", 0.0)) == 1
+
+
+def test_the_deployed_entry_points_serve_their_own_function(monkeypatch, local_env, events):
+    """Cloud Run deploys `recommend` and `feedback` as two functions from functions/main.py."""
+    from functions_framework import create_app
+
+    from tests.fixtures.serving import FUNCTIONS_SOURCE
+
+    for key, value in local_env.items():
+        monkeypatch.setenv(key, value)
+    recommender = create_app(target="recommend", source=str(FUNCTIONS_SOURCE)).test_client()
+    feedback_fn = create_app(target="feedback", source=str(FUNCTIONS_SOURCE)).test_client()
+    rec = recommend(recommender, user_id=5, top_n=3)
+    assert len(rec["items"]) == 3
+    assert recommender.get("/?health=1").get_json()["status"] == "ok"
+    assert click(feedback_fn, rec).status_code == 201
+    assert feedback_fn.get("/").status_code == 405  # the feedback function only takes POST
+    assert len(events.scan("feedback", 0.0)) == 1
