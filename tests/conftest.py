@@ -44,6 +44,7 @@ from tests.emulators import (
 pytest_plugins = ["tests.fixtures.movielens", "tests.fixtures.serving", "tests.fixtures.backends"]
 
 GCP_TEST_PROJECT = "movierec-test"
+GCS_TEST_BUCKET = "movierec-test-artifacts"
 
 
 @pytest.fixture(autouse=True)
@@ -55,40 +56,32 @@ def restore_root_logger() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-GCS_TEST_BUCKET = "movierec-test-artifacts"
+
+
+def _session_emulator(make, tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Any]:
+    """Start one emulator for the whole session (failing with install help when missing)."""
+    try:
+        emulator = make(log_dir=tmp_path_factory.mktemp(name))
+    except EmulatorNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    emulator.start()
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture(scope="session")
 def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
-    try:
-        emulator = emulators.firestore_emulator(log_dir=tmp_path_factory.mktemp("firestore"))
-    except EmulatorNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+    yield from _session_emulator(emulators.firestore_emulator, tmp_path_factory, "firestore")
 
 
 @pytest.fixture(scope="session")
 def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
-    try:
-        emulator = emulators.storage_emulator(log_dir=tmp_path_factory.mktemp("storage"))
-    except EmulatorNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+    yield from _session_emulator(emulators.storage_emulator, tmp_path_factory, "storage")
 
 
 @pytest.fixture(scope="session")
 def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQueryEmulator]:
-    try:
-        emulator = emulators.bigquery_emulator(log_dir=tmp_path_factory.mktemp("bigquery"))
-    except EmulatorNotInstalled as exc:
-        pytest.fail(str(exc), pytrace=False)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+    yield from _session_emulator(emulators.bigquery_emulator, tmp_path_factory, "bigquery")
 
 
 @pytest.fixture
