@@ -15,10 +15,10 @@ def test_missing_firestore_launcher_names_the_apt_packages(tmp_path):
 
 def test_missing_java_names_the_apt_packages(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(EmulatorNotInstalled, match="java not found.*openjdk-17-jre-headless"):
+    with pytest.raises(EmulatorNotInstalled, match=r"java not found.*openjdk-17-jre-headless"):
         emulators.firestore_emulator()
 
 
 def test_missing_bqemulator_names_the_setup_script(tmp_path):
-    with pytest.raises(EmulatorNotInstalled, match="scripts/setup_emulators.sh"):
+    with pytest.raises(EmulatorNotInstalled, match=r"scripts/setup_emulators\.sh"):
         emulators.bigquery_emulator(venv=tmp_path / ".venv-bq")
