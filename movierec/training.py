@@ -23,7 +23,13 @@ from movierec.data.loaders import load_movielens
 from movierec.data.splits import stratified_split
 from movierec.data.validation import validate_movies, validate_ratings
 from movierec.evaluation.protocols import fit_and_score
-from movierec.models.artifact import ModelArtifact, live_version, save_artifact, set_live_version
+from movierec.models.artifact import (
+    ModelArtifact,
+    artifact_files,
+    live_version,
+    save_artifact,
+    set_live_version,
+)
 from movierec.models.base import TrainingData
 from movierec.models.registry import make_trainer
 from movierec.stores.ports import ArtifactStore
@@ -142,7 +148,7 @@ def train_and_publish(
                 f"{name}-{artifact.version}",
                 params={**artifact.params, "dataset": prepared.dataset.name, "model": name},
                 metrics={**artifact.metrics, "fit_seconds": fit_seconds},
-                files={"manifest.json": json.dumps(artifact.manifest, indent=2).encode()},
+                files=artifact_files(artifact),
                 tags={"model": name, "version": artifact.version, "data_fingerprint": artifact.data_fingerprint},
                 artifact_location=mlflow_artifacts,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -61,7 +62,12 @@ def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
     assert {r.data.tags["model"] for r in runs} == {"svd", "popular"}
     svd = next(r for r in runs if r.data.tags["model"] == "svd")
     assert svd.data.params["n_factors"] == "100" and "holdout_rmse" in svd.data.metrics
-    assert [a.path for a in client.list_artifacts(svd.info.run_id)] == ["manifest.json"]
+    logged = {a.path for a in client.list_artifacts(svd.info.run_id)}
+    assert logged == {"arrays.npz", "items.json", "manifest.json"}
+    # The copy in MLflow is byte for byte the published version.
+    local = client.download_artifacts(svd.info.run_id, "arrays.npz", str(env.parent))
+    manifest = load_artifact(store, "svd").manifest
+    assert hashlib.sha256(open(local, "rb").read()).hexdigest() == manifest["files"]["arrays.npz"]
 
 
 @pytest.mark.parametrize(

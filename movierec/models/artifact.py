@@ -118,6 +118,15 @@ def build_manifest(artifact: ModelArtifact, npz_bytes: bytes, created_at: dateti
     }
 
 
+def artifact_files(artifact: ModelArtifact) -> dict[str, bytes]:
+    """Every file of a saved version, as stored: for copies such as MLflow's."""
+    return {
+        ARRAYS_FILE: write_npz(artifact.arrays),
+        **artifact.files,
+        MANIFEST_FILE: _dump(dict(artifact.manifest)),
+    }
+
+
 def model_prefix(name: str, version: str) -> str:
     return f"models/{name}/{version}/"
 
