@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -67,7 +68,7 @@ def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
     # The copy in MLflow is byte for byte the published version.
     local = client.download_artifacts(svd.info.run_id, "arrays.npz", str(env.parent))
     manifest = load_artifact(store, "svd").manifest
-    assert hashlib.sha256(open(local, "rb").read()).hexdigest() == manifest["files"]["arrays.npz"]
+    assert hashlib.sha256(Path(local).read_bytes()).hexdigest() == manifest["files"]["arrays.npz"]
 
 
 @pytest.mark.parametrize(
