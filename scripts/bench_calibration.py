@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_calibration.py [--json PATH] [--seed N]
 
 Checks, on a realistic per-user click/impression model (see
-movierec.experiments.calibration):
+movierec.stats.calibration):
   (a) A/A false positive rate of the CTR delta-method test at alpha 0.05 in [0.04, 0.06];
   (b) peeking daily for 14 days: sequential FPR <= 0.05, naive repeated tests above 0.05;
   (c) power at the sample size from power.py for a +5% CTR lift is 0.80 +/- 0.03;
@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from movierec.experiments.calibration import (
+from movierec.stats.calibration import (
     aa_false_positive_rate,
     binomial_se,
     peeking_false_positive_rates,

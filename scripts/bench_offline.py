@@ -21,9 +21,9 @@ from pathlib import Path
 
 from movierec.evaluation.protocols import evaluate, format_table
 from movierec.models.artifact import array_digest, save_artifact
-from movierec.models.registry import make_trainer
+from movierec.pipelines.train import prepare_data
+from movierec.selection.registry import make_trainer
 from movierec.stores.local import LocalArtifactStore
-from movierec.training import prepare_data
 
 TARGETS = {
     "ms75 ease ndcg@10 >= 0.48": lambda r: r["ms75"]["ease"]["ndcg@10"] >= 0.48,
@@ -64,7 +64,10 @@ def main() -> int:
 
     def run(protocol: str, models: list[str]) -> list:
         start = time.perf_counter()
-        rows = evaluate(protocol, models, prepared.training, seed=args.seed, tuning_trials=args.trials)
+        rows = evaluate(
+            protocol, models, prepared.training, seed=args.seed,
+            trainer_for=lambda name: make_trainer(name, seed=args.seed, tuning_trials=args.trials),
+        )
         print(f"\n## {protocol} ({time.perf_counter() - start:.0f} s)\n")
         print(format_table(rows))
         results[protocol] = {r.model: r.as_dict() for r in rows}
@@ -76,7 +79,10 @@ def main() -> int:
 
     seconds, digests = train_and_write(prepared, args.seed)
     _, digests_again = train_and_write(prepared, args.seed)
-    again = evaluate("ms75", ["ease", "svd"], prepared.training, seed=args.seed)
+    again = evaluate(
+        "ms75", ["ease", "svd"], prepared.training, seed=args.seed,
+        trainer_for=lambda name: make_trainer(name, seed=args.seed),
+    )
     same_metrics = all(a.metrics == b.metrics for a, b in zip(ms75[:2], again))
     results["train_seconds"] = seconds
     results["reproducible"] = bool(same_metrics and digests == digests_again)

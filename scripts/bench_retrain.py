@@ -20,13 +20,13 @@ import numpy as np
 
 from movierec.events import Feedback
 from movierec.models.base import TrainingData
-from movierec.models.tuning import tune_svd
+from movierec.pipelines.train import prepare_data
 from movierec.retraining import records
 from movierec.retraining.job import RetrainConfig, run_retrain
 from movierec.retraining.signals import training_ratings
 from movierec.retraining.sources import EventLogFeedback
+from movierec.selection.search import tune_svd
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
-from movierec.training import prepare_data
 
 BUDGET_SECONDS = 120.0
 

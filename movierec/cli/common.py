@@ -27,7 +27,7 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 
 def prepare(args: argparse.Namespace, settings: Settings):
     """Load, clean and validate the dataset the arguments name."""
-    from movierec.training import prepare_data
+    from movierec.pipelines.train import prepare_data
 
     return prepare_data(
         args.dataset,

@@ -12,7 +12,7 @@ from movierec.settings import Settings
 
 
 def drift(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.observability.drift_report import run_drift_report
+    from movierec.reporting.drift import run_drift_report
     from movierec.stores.factory import make_stores
 
     if args.reference_days <= 0 or args.current_days <= 0:

@@ -11,7 +11,7 @@ from movierec.settings import Settings
 
 def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.evaluation.protocols import evaluate, format_table, n_splits
-    from movierec.models.registry import parse_model_list
+    from movierec.selection.registry import make_trainer, parse_model_list
 
     models = parse_model_list(args.models)
     prepared = prepare(args, settings)
@@ -22,7 +22,7 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             prepared.training,
             seed=args.seed,
             k=args.k,
-            tuning_trials=args.trials,
+            trainer_for=lambda name: make_trainer(name, seed=args.seed, tuning_trials=args.trials),
             on_step=lambda step: (bar.set_postfix_str(step), bar.update()),
         )
     if args.json:

@@ -14,7 +14,7 @@ EXIT_UNAVAILABLE = 3
 
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.export import export_events
+    from movierec.pipelines.export import export_events
     from movierec.stores.factory import make_stores, make_warehouse
 
     events = make_stores(settings, os.environ).events

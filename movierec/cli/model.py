@@ -17,7 +17,7 @@ def _store(settings: Settings):
 
 def list_models(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.errors import ArtifactError
-    from movierec.retraining.publish import describe_versions, model_names
+    from movierec.pipelines.publish import describe_versions, model_names
 
     store = _store(settings)
     names = [args.name] if args.name else model_names(store)
@@ -53,7 +53,7 @@ def _metric(metrics: dict, name: str) -> str:
 
 
 def promote_model(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.retraining.publish import promote
+    from movierec.pipelines.publish import promote
 
     pointer = promote(_store(settings), args.name, args.version)
     print(f"{args.name}: {pointer.version} is live (previous: {pointer.previous or 'none'})")
@@ -61,7 +61,7 @@ def promote_model(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def rollback_model(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.retraining.publish import rollback
+    from movierec.pipelines.publish import rollback
 
     pointer = rollback(_store(settings), args.name, args.to)
     print(f"{args.name}: rolled back to {pointer.version} (previous: {pointer.previous or 'none'})")

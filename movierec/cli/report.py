@@ -54,9 +54,9 @@ def _choose(experiments: list, experiment_id: str | None):
 
 
 def _analysed(args: argparse.Namespace, settings: Settings):
-    from movierec.experiments.analysis import AnalysisConfig, analyse
-    from movierec.experiments.queries import list_experiments, load_experiment_data
-    from movierec.experiments.sequential import DEFAULT_TUNING_PARAMETER
+    from movierec.analysis.queries import list_experiments, load_experiment_data
+    from movierec.analysis.readout import AnalysisConfig, analyse
+    from movierec.stats.sequential import DEFAULT_TUNING_PARAMETER
 
     warehouse = _warehouse(settings)
     warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
@@ -79,13 +79,13 @@ def _analysed(args: argparse.Namespace, settings: Settings):
 
 
 def _alert_config(args: argparse.Namespace):
-    from movierec.experiments.alerting import AlertConfig
+    from movierec.reporting.ctr_alerts import AlertConfig
 
     return AlertConfig(ctr_floor=args.ctr_floor, min_impressions=args.min_impressions)
 
 
 def _dispatch(args, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
-    from movierec.experiments.alerting import check_ctr_alerts, dispatch_alerts
+    from movierec.reporting.ctr_alerts import check_ctr_alerts, dispatch_alerts
 
     alerts = check_ctr_alerts(report, data, experiment, _alert_config(args))
     if dry_run:
@@ -101,7 +101,7 @@ def _dispatch(args, settings, warehouse, experiment, data, report, *, dry_run: b
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.experiments.report import log_fields, render_html, render_text
+    from movierec.reporting.report import log_fields, render_html, render_text
 
     warehouse, experiment, data, result = _analysed(args, settings)
     for record in log_fields(result):

@@ -14,11 +14,11 @@ log = logging.getLogger(__name__)
 
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.models.registry import parse_model_list
     from movierec.retraining.gate import GatePolicy
     from movierec.retraining.job import RetrainConfig, run_retrain
     from movierec.retraining.signals import SignalRules
     from movierec.retraining.sources import feedback_source
+    from movierec.selection.registry import parse_model_list
     from movierec.stores.factory import make_stores
 
     config = RetrainConfig(

@@ -9,8 +9,8 @@ from movierec.settings import Settings
 
 
 def simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.experiments.simulate import ClickModel, SimulationConfig, simulate
-    from movierec.training import hold_out
+    from movierec.pipelines.train import hold_out
+    from movierec.simulation.traffic import ClickModel, SimulationConfig, simulate
 
     _, held_out = hold_out(prepare(args, settings), args.seed)
     truth: dict[int, dict[int, float]] = {}

@@ -12,9 +12,9 @@ from movierec.settings import Settings
 
 def train(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.evaluation.protocols import ModelResult, format_table
-    from movierec.models.registry import parse_model_list
+    from movierec.pipelines.train import hold_out, train_and_publish
+    from movierec.selection.registry import parse_model_list
     from movierec.stores.factory import make_stores
-    from movierec.training import hold_out, train_and_publish
 
     models = parse_model_list(args.models)
     prepared = prepare(args, settings)

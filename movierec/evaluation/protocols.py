@@ -23,7 +23,6 @@ from movierec.errors import ConfigError
 from movierec.evaluation.metrics import mae, ranking_report, rmse, top_k_indices
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData
-from movierec.models.registry import make_trainer
 from movierec.models.scoring import Scorer, scorer_for
 
 PROTOCOLS: tuple[str, ...] = ("ms75", "kfold5", "temporal")
@@ -106,12 +105,16 @@ def evaluate(
     models: list[str],
     data: TrainingData,
     *,
+    trainer_for: Callable[[str], Trainer],
     seed: int = 42,
     k: int = 10,
-    tuning_trials: int = 20,
     on_step: Callable[[str], None] | None = None,
 ) -> list[ModelResult]:
-    """Run ``protocol`` for each model; metrics and timings are averaged over folds."""
+    """Run ``protocol`` for each model; metrics and timings are averaged over folds.
+
+    ``trainer_for(name)`` makes a fresh trainer of model ``name`` for each fold (the
+    model registry's ``make_trainer`` with its seed and search budget bound).
+    """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     results = []
@@ -120,7 +123,7 @@ def evaluate(
         fit_s = predict_s = 0.0
         params: dict = {}
         for fold, (train, test) in enumerate(splits_for(protocol, data.ratings, seed)):
-            trainer = make_trainer(name, seed=seed, tuning_trials=tuning_trials)
+            trainer = trainer_for(name)
             artifact, metrics, f, p = fit_and_score(trainer, train, test, data.rating_scale, k)
             per_fold.append(metrics)
             fit_s, predict_s, params = fit_s + f, predict_s + p, dict(artifact.params)

@@ -9,10 +9,12 @@ A linear item-item model learnt in closed form from the binary user-item matrix
     P = (X^\top X + \lambda I)^{-1}, \qquad B_{ij} = -P_{ij} / P_{jj}\ (i \ne j), \qquad B_{jj} = 0
 
 A user's scores are :math:`x_u B`. The only hyper-parameter, :math:`\lambda`, is chosen
-on a validation split cut from the training data (``movierec.models.tuning``) unless given.
+on a validation split cut from the training data (``movierec.selection.search``) unless given.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +22,7 @@ import scipy.sparse as sp
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData, history_arrays
 
-DEFAULT_L2_GRID: tuple[float, ...] = (50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0)
+DEFAULT_L2 = 500.0
 
 
 def gram(interactions: sp.csr_matrix) -> np.ndarray:
@@ -43,22 +45,16 @@ def ease_weights(gram_matrix: np.ndarray, l2: float) -> np.ndarray:
 class EASE(Trainer):
     name = "ease"
 
-    def __init__(self, l2: float | None = None, *, l2_grid: tuple[float, ...] = DEFAULT_L2_GRID, seed: int = 42):
+    def __init__(self, l2: float = DEFAULT_L2, *, seed: int = 42) -> None:
         self.l2 = l2
-        self.l2_grid = l2_grid
         self.seed = seed
 
     def fit(self, data: TrainingData) -> ModelArtifact:
-        params: dict = {"seed": self.seed}
-        l2 = self.l2
-        if l2 is None:
-            from movierec.models.tuning import select_ease_l2
+        return self.fit_with(data, {"seed": self.seed, "l2": self.l2})
 
-            selection = select_ease_l2(data, self.l2_grid, seed=self.seed)
-            l2 = selection.best
-            params["l2_selection"] = selection.as_dict()
-        params["l2"] = l2
+    def fit_with(self, data: TrainingData, params: dict[str, Any]) -> ModelArtifact:
+        """The artifact for ``params["l2"]``; ``params`` is recorded in the manifest as given."""
         matrix = data.matrix(binary=True)
         arrays = history_arrays(matrix)
-        arrays["weights"] = ease_weights(gram(matrix.matrix), l2).astype(np.float32)
+        arrays["weights"] = ease_weights(gram(matrix.matrix), float(params["l2"])).astype(np.float32)
         return ModelArtifact(self.name, "item_item", arrays, params=params, data_fingerprint=data.fingerprint)

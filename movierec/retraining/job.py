@@ -32,19 +32,19 @@ import pandas as pd
 from movierec.errors import ArtifactError, ConfigError
 from movierec.models.artifact import read_manifest
 from movierec.models.base import Trainer, TrainingData
-from movierec.models.registry import BASELINE, CHALLENGER, make_trainer
 from movierec.models.scoring import SCORERS, scorer_for
 from movierec.models.svd import SurpriseSVD
-from movierec.models.tuning import TunedSVD
+from movierec.pipelines.publish import point_live, prune, read_pointer, upload_verified
+from movierec.pipelines.tracking import log_run
+from movierec.pipelines.train import ITEMS_FILE, PreparedData, items_file
 from movierec.retraining import records
 from movierec.retraining.compare import holdout_slice, live_recipe, score_on_slice
 from movierec.retraining.gate import GatePolicy, decide, primary_metric, sanity_checks
-from movierec.retraining.publish import point_live, prune, read_pointer, upload_verified
 from movierec.retraining.signals import SignalRules, fold_feedback, training_ratings
 from movierec.retraining.sources import FeedbackSource
+from movierec.selection.registry import BASELINE, CHALLENGER, make_trainer
+from movierec.selection.tuned import TunedSVD
 from movierec.stores.ports import ArtifactStore
-from movierec.tracking import log_run
-from movierec.training import ITEMS_FILE, PreparedData, items_file
 
 log = logging.getLogger(__name__)
 

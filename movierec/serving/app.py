@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import flask
+import numpy as np
 
 from movierec.errors import MovierecError
 from movierec.observability.instrument import MeteredEventLog, observe
@@ -87,5 +88,9 @@ def build_app(env: Mapping[str, str]) -> ServingApp:
         service.warm()
     except MovierecError as exc:  # serve what we can; health says what is missing
         log.warning("warm-up incomplete: %s", exc)
-    web = build_pages(unmetered_events, service.models, settings.default_model)
+    def known_user_ids() -> np.ndarray | None:
+        model = service.models.get(settings.default_model)
+        return model.scorer.user_ids if model is not None else None
+
+    web = build_pages(unmetered_events, known_user_ids)
     return ServingApp(settings, stores, service, metrics, web)

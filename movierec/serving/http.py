@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
+from movierec.responses import error_response, json_response
 from movierec.serving.service import (
     FeedbackRequest,
     RecommendRequest,
@@ -45,19 +46,6 @@ class _FeedbackBody(BaseModel):
     movie_id: StrictInt = Field(ge=0, le=10**12)
     type: Literal["click", "rating"]
     value: float | None = None
-
-
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> flask.Response:
-    response = flask.Response(
-        json.dumps({"error": {"code": code, "message": message}}), status=status, mimetype="application/json"
-    )
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
-def json_response(status: int, body: dict[str, Any]) -> flask.Response:
-    return flask.Response(json.dumps(body), status=status, mimetype="application/json")
 
 
 def _bad(message: str) -> ServiceError:

@@ -1,6 +1,6 @@
 """The live A/B panel: the running experiment's read-out, recomputed every few seconds.
 
-The numbers are the A/B analysis of :mod:`movierec.experiments.analysis`, on the same
+The numbers are the A/B analysis of :mod:`movierec.analysis.readout`, on the same
 warehouse query the report uses, so the page and ``movierec report`` never disagree.
 The serving process keeps its own warehouse for this, private to the process (an
 in-memory DuckDB by default): the CLI's ``warehouse.duckdb`` can be open in one
@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from movierec.analysis.queries import load_experiment_data
+from movierec.analysis.readout import AnalysisConfig, ExperimentReport, analyse
 from movierec.errors import ConfigError
 from movierec.events import Experiment
-from movierec.experiments.analysis import AnalysisConfig, ExperimentReport, analyse
 from movierec.experiments.config import get_experiment
-from movierec.experiments.queries import load_experiment_data
-from movierec.export import export_events
+from movierec.pipelines.export import export_events
 from movierec.stores.ports import EventLog, Warehouse
 
 DEFAULT_TTL_SECONDS = 2.0

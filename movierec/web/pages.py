@@ -25,8 +25,7 @@ import flask
 import numpy as np
 
 from movierec.errors import BackendUnavailable, MovierecError
-from movierec.serving.http import error_response, json_response
-from movierec.serving.models import ModelCache
+from movierec.responses import error_response, json_response
 from movierec.stores.ports import EventLog
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ ASSETS: Mapping[str, str] = MappingProxyType(
 ASSET_PREFIX = "/assets/"
 API_PATHS = ("/api/ab", "/api/users")
 MAX_PICKER_USERS = 1000
-RETRY_AFTER_SECONDS = 2
 # The page loads nothing from another origin, and the browser is told to refuse it.
 SECURITY_HEADERS: Mapping[str, str] = MappingProxyType(
     {
@@ -109,10 +107,7 @@ class WebPages:
             return json_response(200, self.live_ab.snapshot())
         except BackendUnavailable as exc:
             log.warning("A/B panel unavailable: %s", exc)
-            return error_response(
-                503, "unavailable", "the event log cannot be read; retry later",
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return error_response(503, "unavailable", "the event log cannot be read; retry later")
         except MovierecError as exc:  # bad events or a broken experiment: say which
             log.error("A/B panel failed: %s", exc)
             return error_response(500, "analysis_failed", str(exc))
@@ -163,11 +158,15 @@ class PanelOnFirstUse:
         return self._panel.snapshot()
 
 
-def build_pages(events: EventLog, models: ModelCache, default_model: str) -> WebPages:
-    """The page's routes for a serving process, over its event log and model cache."""
+def build_pages(events: EventLog, known_user_ids: Callable[[], np.ndarray | None]) -> WebPages:
+    """The page's routes over a serving process's event log and the users its model knows.
+
+    ``known_user_ids()`` returns the default model's user ids, or None while no model
+    is loaded; the picker shows an even spread of them.
+    """
 
     def user_ids() -> list[int]:
-        model = models.get(default_model)
-        return spread(model.scorer.user_ids) if model is not None else []
+        ids = known_user_ids()
+        return spread(ids) if ids is not None else []
 
     return WebPages(PanelOnFirstUse(events), user_ids)

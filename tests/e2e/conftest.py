@@ -14,10 +14,10 @@ from movierec.models.base import TrainingData
 from movierec.models.ease import EASE
 from movierec.models.popular import MostPopular
 from movierec.models.svd import SurpriseSVD
+from movierec.pipelines.train import ITEMS_FILE, PreparedData, hold_out, items_file
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
-from movierec.training import ITEMS_FILE, PreparedData, hold_out, items_file
 from tests.conftest import GCP_TEST_PROJECT
 from tests.fixtures.serving import SECRET
 

@@ -15,7 +15,7 @@ import pytest
 
 from movierec.cli import main
 from movierec.experiments.config import create_experiment, parse_variants
-from movierec.experiments.simulate import SimulationConfig, simulate
+from movierec.simulation.traffic import SimulationConfig, simulate
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from tests.e2e.server import running_server
 from tests.fixtures.serving import SECRET
@@ -74,7 +74,7 @@ def test_an_aa_test_finds_no_difference(held_out_models, tmp_path, monkeypatch, 
 def test_a_ctr_drop_sends_exactly_one_webhook_call(held_out_models, tmp_path, monkeypatch, capsys):
     """B (SVD) clicks far less than the control A (EASE): the CTR guardrail alert fires once,
     and the next daily report within the cool-down does not repeat it."""
-    from tests.experiments.webhook import webhook_receiver
+    from tests.fixtures.webhook import webhook_receiver
 
     simulate_experiment("A=ease,B=svd", held_out_models, tmp_path, monkeypatch)
     with webhook_receiver() as receiver:

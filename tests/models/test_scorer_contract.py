@@ -7,8 +7,8 @@ import pytest
 
 from movierec.models.artifact import array_digest
 from movierec.models.base import TrainingData
-from movierec.models.registry import make_trainer
 from movierec.models.scoring import scorer_for
+from movierec.selection.registry import make_trainer
 
 MODELS = ["svd", "knn-basic", "knn-baseline", "ease", "popular"]
 

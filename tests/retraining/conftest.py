@@ -17,10 +17,10 @@ from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData
 from movierec.models.ease import EASE
 from movierec.models.svd import SurpriseSVD, SVDParams
+from movierec.pipelines.train import PreparedData
 from movierec.retraining.gate import GatePolicy
 from movierec.retraining.job import RetrainConfig
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
-from movierec.training import PreparedData
 
 N_USERS = 300
 EASE_L2 = 300.0

@@ -12,7 +12,7 @@ from movierec.errors import ArtifactError
 from movierec.models.artifact import list_versions, live_version, load_artifact, save_artifact
 from movierec.models.base import TrainingData
 from movierec.models.ease import EASE
-from movierec.retraining.publish import (
+from movierec.pipelines.publish import (
     describe_versions,
     point_live,
     promote,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from movierec.errors import ConfigError
-from movierec.export import export_events
+from movierec.pipelines.export import export_events
 from movierec.retraining.sources import (
     FEEDBACK_WATERMARK,
     EventLogFeedback,

@@ -10,7 +10,7 @@ import pytest
 from movierec.errors import ConfigError
 from movierec.events import Feedback
 from movierec.settings import Settings
-from movierec.stores import Stores, make_stores
+from movierec.stores.factory import Stores, make_stores
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog

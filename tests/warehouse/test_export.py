@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
-from movierec.export import export_events
+from movierec.pipelines.export import export_events
 
 T0 = 1_763_000_000.0
 EXPERIMENT = Experiment(

@@ -1,0 +1,33 @@
+"""The JSON shapes every HTTP route answers with: bodies, errors, and a 503's Retry-After.
+
+Shared by the API (:mod:`movierec.serving.http`) and the demo page
+(:mod:`movierec.web.pages`), which otherwise know nothing of each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import flask
+
+# How long a client should wait before retrying a 503: long enough for a stalled backend
+# call to time out, short enough that a recovered backend is used again quickly.
+RETRY_AFTER_SECONDS = 2
+
+
+def json_response(status: int, body: Mapping[str, Any]) -> flask.Response:
+    return flask.Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> flask.Response:
+    """``{"error": {"code", "message"}}`` with ``status``; a 503 always says when to retry."""
+    response = json_response(status, {"error": {"code": code, "message": message}})
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
