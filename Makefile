@@ -29,6 +29,7 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check movierec functions training_job scripts tests
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: setup

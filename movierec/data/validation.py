@@ -94,19 +94,19 @@ def format_failures(what: str, failure_cases: pd.DataFrame) -> str:
         problems.append(
             f"columns {', '.join(columns)}, check {check}: {_rows(len(rows))}, e.g. {examples}"
         )
-    for (column, check), group in failure_cases[~table_level].groupby(
+    for (column, column_check), group in failure_cases[~table_level].groupby(
         ["column", "check"], sort=False
     ):
         if group["index"].isna().all():  # a whole-column failure such as a wrong dtype
             found = ", ".join(map(_show, group["failure_case"]))
-            problems.append(f"column {column}, check {check}: failed with {found}")
+            problems.append(f"column {column}, check {column_check}: failed with {found}")
             continue
         head = group.head(_EXAMPLES)
         examples = ", ".join(
             f"{_show(v)} (row {_show(i)})"
             for v, i in zip(head["failure_case"], head["index"], strict=True)
         )
-        problems.append(f"column {column}, check {check}: {_rows(len(group))}, e.g. {examples}")
+        problems.append(f"column {column}, check {column_check}: {_rows(len(group))}, e.g. {examples}")
     lines = "\n".join(f"  - {problem}" for problem in problems)
     count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
     return f"{what} failed validation ({count}):\n{lines}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from surprise import KNNBaseline, KNNBasic
+from surprise import KNNBaseline, KNNBasic, Trainset
 
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData, history_arrays
@@ -42,7 +42,7 @@ class _SurpriseKNN(Trainer):
             )
         return KNNBasic(k=self.params.k, min_k=self.params.min_k, sim_options=sim_options, verbose=False)
 
-    def fit_surprise(self, data: TrainingData) -> tuple[KNNBasic | KNNBaseline, object]:
+    def fit_surprise(self, data: TrainingData) -> tuple[KNNBasic | KNNBaseline, Trainset]:
         trainset = build_trainset(data)
         np.random.seed(self.seed)  # Surprise's ALS/SGD baselines draw from numpy's global state
         algo = self._algo()

@@ -154,7 +154,7 @@ class FactorScorer(Scorer):
         est[ki] += self.bi[i[ki]]
         both = ku & ki
         est[both] += np.einsum("ij,ij->i", self.pu[u[both]], self.qi[i[both]])
-        return np.clip(est, *self.scale)
+        return np.clip(est, self.scale[0], self.scale[1])
 
 
 class ItemItemScorer(Scorer):
@@ -258,7 +258,7 @@ class KNNScorer(Scorer):
             rows = rows[both[rows]]
             if len(rows):
                 est[rows] = self._estimate_row(int(u[rows[0]]), i[rows])
-        return np.clip(est, *self.scale)
+        return np.clip(est, self.scale[0], self.scale[1])
 
 
 SCORERS: dict[str, type[Scorer]] = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from surprise import SVD
+from surprise import SVD, Trainset
 
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData, history_arrays
@@ -36,7 +36,7 @@ class SurpriseSVD(Trainer):
         self.params = params or SVDParams()
         self.seed = seed
 
-    def fit_surprise(self, data: TrainingData) -> tuple[SVD, object]:
+    def fit_surprise(self, data: TrainingData) -> tuple[SVD, Trainset]:
         trainset = build_trainset(data)
         algo = SVD(**asdict(self.params), random_state=self.seed)
         algo.fit(trainset)
@@ -47,7 +47,7 @@ class SurpriseSVD(Trainer):
         return export_svd(self.name, algo, trainset, data, {**asdict(self.params), "seed": self.seed})
 
 
-def export_svd(name: str, algo: SVD, trainset: object, data: TrainingData, params: dict) -> ModelArtifact:
+def export_svd(name: str, algo: SVD, trainset: Trainset, data: TrainingData, params: dict) -> ModelArtifact:
     arrays = history_arrays(data.matrix())
     users, items = inner_order(trainset, arrays["user_ids"], arrays["item_ids"])
     arrays.update(

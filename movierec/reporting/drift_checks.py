@@ -183,7 +183,7 @@ def summarize(
         coverage=float(in_catalogue.nunique() / popularity.n_items) if exposed else None,
         ratings=len(ratings),
         mean_rating=float(ratings.mean()) if len(ratings) else None,
-        rating_distribution={float(k): float(v) for k, v in ratings.value_counts(normalize=True).sort_index().items()},
+        rating_distribution=_shares(ratings),
         ctr={
             variant: VariantCTR(int(requests.get(variant, 0)), int(clicks.get(variant, 0)))
             for variant in sorted(set(requests) | set(clicks.index))
@@ -312,3 +312,8 @@ def _popmon_compare(
     lights = {name: int((decisive == level).sum()) for level, name in enumerate(("n_green", "n_yellow", "n_red"))}
     return lights, report.to_html()
 
+
+def _shares(values: pd.Series) -> dict[float, float]:
+    """Each distinct value's share of ``values``, in increasing order of value."""
+    shares = values.value_counts(normalize=True).sort_index()
+    return dict(zip(shares.index.astype(float).tolist(), shares.astype(float).tolist(), strict=True))

@@ -127,9 +127,10 @@ def run_session(
     ratings = [known.get(m) for m in shown]
     clicks = session.draws[: len(shown)] < model.click_probabilities(ratings)
     for rank in np.flatnonzero(clicks):
-        events = [("click", None)]
-        if ratings[rank] is not None and session.draws[config.top_n + rank] < model.rate_probability:
-            events.append(("rating", float(ratings[rank])))
+        events: list[tuple[str, float | None]] = [("click", None)]
+        rating = ratings[rank]
+        if rating is not None and session.draws[config.top_n + rank] < model.rate_probability:
+            events.append(("rating", float(rating)))
         for kind, value in events:
             body = {
                 "request_id": rec["request_id"],

@@ -260,10 +260,10 @@ def to_duckdb(sql: str) -> DuckDBQuery:
         trees = sqlglot.parse(sql, read="bigquery")
     except sqlglot.errors.ParseError as exc:
         raise DataError(f"cannot parse the warehouse query: {exc}") from exc
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
-        raise DataError(f"expected one SQL statement, got {len(trees)}")
-    tree = trees[0]
+    statements = [t for t in trees if t is not None]
+    if len(statements) != 1:
+        raise DataError(f"expected one SQL statement, got {len(statements)}")
+    tree = statements[0]
     names = frozenset(p.name for p in tree.find_all(exp.Parameter))
     return DuckDBQuery(tree.sql(dialect="duckdb"), names)
 
