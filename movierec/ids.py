@@ -14,3 +14,30 @@ def lookup(vocabulary: np.ndarray, raw_ids: ArrayLike) -> np.ndarray:
     positions = np.searchsorted(vocabulary, raw)
     clipped = np.minimum(positions, vocabulary.size - 1)
     return np.where(vocabulary[clipped] == raw, clipped, -1).astype(np.int64)
+
+
+class UserItemIds:
+    """Raw-id lookups over sorted ``user_ids`` / ``item_ids`` vocabularies.
+
+    Mixed into the training matrix and the serving scorers, which index the same
+    vocabularies (an artifact stores the matrix's), so both map ids the same way.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def user_index(self, raw_ids: ArrayLike) -> np.ndarray:
+        """Row of each raw user id, -1 for users not in the vocabulary."""
+        return lookup(self.user_ids, raw_ids)
+
+    def item_index(self, raw_ids: ArrayLike) -> np.ndarray:
+        """Column of each raw item id, -1 for items not in the vocabulary."""
+        return lookup(self.item_ids, raw_ids)

@@ -11,11 +11,11 @@ from numpy.typing import ArrayLike
 
 from movierec.data.frames import ITEM_ID, RATING, USER_ID, require_columns
 from movierec.errors import DataError
-from movierec.ids import lookup
+from movierec.ids import UserItemIds, lookup
 
 
 @dataclass(frozen=True)
-class InteractionMatrix:
+class InteractionMatrix(UserItemIds):
     """Ratings as a CSR matrix: row ``u`` is raw user ``user_ids[u]``, column ``i`` raw
     item ``item_ids[i]``. Both vocabularies are sorted and unique, so the mapping depends
     only on the set of ids, never on row order. Absent pairs are structural zeros."""
@@ -68,21 +68,6 @@ class InteractionMatrix:
             matrix.data[:] = 1.0
         return cls(user_ids=users, item_ids=items, matrix=matrix)
 
-    @property
-    def n_users(self) -> int:
-        return len(self.user_ids)
-
-    @property
-    def n_items(self) -> int:
-        return len(self.item_ids)
-
-    def user_index(self, raw_ids: ArrayLike) -> np.ndarray:
-        """Row of each raw user id, -1 for users not in the vocabulary."""
-        return lookup(self.user_ids, raw_ids)
-
-    def item_index(self, raw_ids: ArrayLike) -> np.ndarray:
-        """Column of each raw item id, -1 for items not in the vocabulary."""
-        return lookup(self.item_ids, raw_ids)
 
 
 def _vocabulary(ids: ArrayLike) -> np.ndarray:

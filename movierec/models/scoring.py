@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from movierec.errors import ArtifactError
-from movierec.ids import lookup
+from movierec.ids import UserItemIds
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Ranked:
     fallback: str | None = None
 
 
-class Scorer:
+class Scorer(UserItemIds):
     kind: ClassVar[str] = ""
     predicts_ratings: ClassVar[bool] = False
     required: ClassVar[tuple[str, ...]] = ()
@@ -57,20 +57,6 @@ class Scorer:
             raise ArtifactError("seen_indptr does not match the user vocabulary")
         # Popularity order computed once: the fallback is on the hot path for new users.
         self._popular_order = np.lexsort((np.arange(self.n_items), -self.item_popularity))
-
-    @property
-    def n_users(self) -> int:
-        return len(self.user_ids)
-
-    @property
-    def n_items(self) -> int:
-        return len(self.item_ids)
-
-    def user_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
-        return lookup(self.user_ids, raw_ids)
-
-    def item_index(self, raw_ids: np.ndarray | list[int] | int) -> np.ndarray:
-        return lookup(self.item_ids, raw_ids)
 
     def seen(self, user: int) -> np.ndarray:
         return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
