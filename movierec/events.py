@@ -1,4 +1,4 @@
-"""The event contracts of DESIGN.md as typed values.
+"""The event contracts of docs/ARCHITECTURE.md ("Events") as typed values.
 
 The same field names are used by every EventLog (SQLite, Firestore) and by the
 warehouse tables (DuckDB, BigQuery). Timestamps are UTC epoch seconds (float) so

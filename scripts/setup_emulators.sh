@@ -32,7 +32,7 @@ if [ ! -x "$VENV/bin/gcp-storage-emulator" ]; then
   missing=1
 fi
 
-# BigQuery: a separate virtualenv, pinned as DESIGN.md says.
+# BigQuery: a separate virtualenv, pinned as docs/ARCHITECTURE.md ("Emulators") says.
 if [ ! -x "$VENV_BQ/bin/bqemulator" ]; then
   "$PYTHON" -m venv "$VENV_BQ"
   "$VENV_BQ/bin/python" -m pip install -q --upgrade pip

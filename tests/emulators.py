@@ -190,7 +190,7 @@ class FirestoreEmulator(Emulator):
         return {"FIRESTORE_EMULATOR_HOST": self.host_port}
 
     def reset(self, project: str, database: str = "(default)") -> None:
-        """Delete every document of ``project`` (the emulator's own endpoint, see DESIGN.md)."""
+        """Delete every document of ``project`` (the emulator's own endpoint, see docs/ARCHITECTURE.md)."""
         _http(
             "DELETE",
             f"{self.url}/emulator/v1/projects/{project}/databases/{database}/documents",

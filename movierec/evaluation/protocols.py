@@ -1,4 +1,4 @@
-"""The evaluation protocols of DESIGN.md: ``ms75``, ``kfold5`` and ``temporal``.
+"""The evaluation protocols ``ms75``, ``kfold5`` and ``temporal`` (docs/ARCHITECTURE.md).
 
 Every protocol fits a trainer on the training part, builds the same numpy scorer that
 serving uses from the artifact, and measures it on the test part: ranking metrics with

@@ -1,6 +1,6 @@
 """Candidate and live model, measured the same way on the same held-out temporal slice.
 
-The slice is the ``temporal`` protocol of DESIGN.md applied to this week's training
+The slice is the ``temporal`` protocol (docs/ARCHITECTURE.md) applied to this week's training
 ratings: each user's most recent 10% (``temporal_split``); the past is the rest.
 
 The live version's arrays were fitted on data that contains much of that slice, so

@@ -1,4 +1,4 @@
-"""The three storage ports of DESIGN.md. Adapters live beside this module.
+"""The three storage ports (docs/ARCHITECTURE.md, "Ports and adapters"); adapters live beside it.
 
 Every adapter raises ``movierec.errors.BackendUnavailable`` when its backend cannot
 be reached, so callers (the HTTP handlers) can answer 503 instead of 500.
