@@ -32,8 +32,8 @@ RETRY_AFTER_SECONDS = 2
 @dataclass(frozen=True)
 class ServingConfig:
     token_secret: str
+    rating_scale: tuple[float, float]  # a rating's bounds: those of the dataset the models learnt
     default_model: str = "svd"
-    rating_scale: tuple[float, float] = (0.5, 5.0)
     experiment_ttl_seconds: float = 5.0
     assignment_cache_size: int = 100_000
 
