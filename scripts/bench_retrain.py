@@ -88,9 +88,10 @@ def main() -> int:
 
     if args.trials:
         signals_frame = records.load_signals(store, signals["key"], signals["sha256"])
-        ratings = training_ratings(prepared.training.ratings, signals_frame, rating_scale=(1.0, 5.0), now=time.time())
+        scale = prepared.training.rating_scale
+        ratings = training_ratings(prepared.training.ratings, signals_frame, rating_scale=scale, now=time.time())
         start = time.perf_counter()
-        tune_svd(TrainingData(ratings, (1.0, 5.0)), args.trials, seed=args.seed)
+        tune_svd(TrainingData(ratings, scale), args.trials, seed=args.seed)
         per_trial = (time.perf_counter() - start) / args.trials
         print(f"Optuna SVD search: {per_trial:.1f} s per trial ({args.trials} trials; "
               f"`movierec retrain --trials N` adds about 2 x N x that: candidate and refit)")

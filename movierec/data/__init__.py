@@ -16,7 +16,7 @@ from movierec.data.frames import (
 )
 from movierec.data.loaders import load_movielens, load_movies, load_ratings
 from movierec.data.matrix import InteractionMatrix
-from movierec.data.registry import DATASETS, DatasetSpec, dataset_spec
+from movierec.data.registry import DATASETS, DatasetSpec, dataset_spec, rating_scale_of
 from movierec.data.splits import kfold, random_split, stratified_split, temporal_split
 from movierec.data.validation import (
     movies_schema,
@@ -50,6 +50,7 @@ __all__ = [
     "load_ratings",
     "movies_schema",
     "random_split",
+    "rating_scale_of",
     "ratings_schema",
     "stratified_split",
     "temporal_split",

@@ -39,7 +39,7 @@ class CleaningReport:
 def clean_ratings(
     ratings: pd.DataFrame,
     *,
-    rating_scale: tuple[float, float] = (1.0, 5.0),
+    rating_scale: tuple[float, float],
     min_user_ratings: int = 1,
     min_item_ratings: int = 1,
     known_items: np.ndarray | pd.Series | None = None,

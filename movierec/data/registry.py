@@ -80,3 +80,8 @@ def dataset_spec(name: str) -> DatasetSpec:
     except KeyError:
         known = ", ".join(sorted(DATASETS))
         raise DataError(f"unknown MovieLens dataset {name!r}; known datasets: {known}") from None
+
+
+def rating_scale_of(name: str) -> tuple[float, float]:
+    """The lowest and highest rating of dataset ``name``, bounds included; DataError if unknown."""
+    return dataset_spec(name).rating_scale

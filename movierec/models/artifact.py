@@ -8,6 +8,7 @@ Store layout (keys of an ArtifactStore)::
 
     models/<name>/<version>/arrays.npz
     models/<name>/<version>/manifest.json
+    models/<name>/<version>/items.json    titles and genres of the item vocabulary
     models/<name>/LIVE            {"version": ...}: the version serving uses
 """
 
@@ -17,12 +18,13 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from movierec import __version__
 from movierec.errors import ArtifactError
@@ -30,6 +32,7 @@ from movierec.stores.ports import ArtifactNotFound, ArtifactStore
 
 ARRAYS_FILE = "arrays.npz"
 MANIFEST_FILE = "manifest.json"
+ITEMS_FILE = "items.json"
 LIVE_POINTER = "LIVE"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -125,6 +128,27 @@ def artifact_files(artifact: ModelArtifact) -> dict[str, bytes]:
         **artifact.files,
         MANIFEST_FILE: _dump(dict(artifact.manifest)),
     }
+
+
+def items_file(movies: pd.DataFrame, item_ids: Sequence[int]) -> bytes:
+    """Titles and genres of an artifact's items, so serving needs no dataset at hand."""
+    known = movies.set_index("item_id")
+    rows = []
+    for item in item_ids:
+        title, genres = (known.at[item, "title"], known.at[item, "genres"]) if item in known.index else ("", "")
+        rows.append({"movie_id": int(item), "title": str(title), "genres": str(genres)})
+    return json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()
+
+
+def read_items(artifact: ModelArtifact) -> tuple[dict[int, str], dict[int, str]]:
+    """Titles and genres by movie id, from :func:`items_file`'s bytes; empty without the file."""
+    try:
+        rows = json.loads(artifact.files.get(ITEMS_FILE, b"[]"))
+        titles = {int(r["movie_id"]): r["title"] for r in rows}
+        genres = {int(r["movie_id"]): r.get("genres", "") for r in rows}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ArtifactError(f"{artifact.name} {artifact.version}: {ITEMS_FILE} is malformed: {exc!r}") from None
+    return titles, genres
 
 
 def model_prefix(name: str, version: str) -> str:

@@ -18,7 +18,7 @@ class TrainingData:
     """Cleaned, validated ratings (the frame of movierec.data) and their scale."""
 
     ratings: pd.DataFrame
-    rating_scale: tuple[float, float] = (1.0, 5.0)
+    rating_scale: tuple[float, float]  # the dataset's: see movierec.data.registry
 
     @property
     def fingerprint(self) -> str:

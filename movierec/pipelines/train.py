@@ -7,7 +7,6 @@ with the holdout metrics in its manifest, and logged to MLflow.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,8 +23,10 @@ from movierec.data.splits import stratified_split
 from movierec.data.validation import validate_movies, validate_ratings
 from movierec.evaluation.protocols import fit_and_score
 from movierec.models.artifact import (
+    ITEMS_FILE,
     ModelArtifact,
     artifact_files,
+    items_file,
     live_version,
     save_artifact,
     set_live_version,
@@ -34,8 +35,6 @@ from movierec.models.base import TrainingData
 from movierec.pipelines.tracking import log_run
 from movierec.selection.registry import make_trainer
 from movierec.stores.ports import ArtifactStore
-
-ITEMS_FILE = "items.json"
 
 log = logging.getLogger(__name__)
 
@@ -90,16 +89,6 @@ def hold_out(prepared: PreparedData, seed: int) -> tuple[PreparedData, pd.DataFr
     """
     train, test = stratified_split(prepared.training.ratings, by="item", ratio=0.75, seed=seed)
     return replace(prepared, training=TrainingData(train, prepared.training.rating_scale)), test
-
-
-def items_file(movies: pd.DataFrame, item_ids: Sequence[int]) -> bytes:
-    """Titles and genres of an artifact's items, so serving needs no dataset at hand."""
-    known = movies.set_index("item_id")
-    rows = []
-    for item in item_ids:
-        title, genres = (known.at[item, "title"], known.at[item, "genres"]) if item in known.index else ("", "")
-        rows.append({"movie_id": int(item), "title": str(title), "genres": str(genres)})
-    return json.dumps(rows, ensure_ascii=False, sort_keys=True).encode()
 
 
 def train_model(

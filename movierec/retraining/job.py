@@ -30,13 +30,13 @@ from typing import Any
 import pandas as pd
 
 from movierec.errors import ArtifactError, ConfigError
-from movierec.models.artifact import read_manifest
+from movierec.models.artifact import ITEMS_FILE, items_file, read_manifest
 from movierec.models.base import Trainer, TrainingData
 from movierec.models.scoring import SCORERS, scorer_for
 from movierec.models.svd import SurpriseSVD
 from movierec.pipelines.publish import point_live, prune, read_pointer, upload_verified
 from movierec.pipelines.tracking import log_run
-from movierec.pipelines.train import ITEMS_FILE, PreparedData, items_file
+from movierec.pipelines.train import PreparedData
 from movierec.retraining import records
 from movierec.retraining.compare import holdout_slice, live_recipe, score_on_slice
 from movierec.retraining.gate import GatePolicy, decide, primary_metric, sanity_checks

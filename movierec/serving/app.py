@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 import flask
 import numpy as np
 
-from movierec.errors import MovierecError
+from movierec.data.registry import rating_scale_of
+from movierec.errors import ConfigError, DataError, MovierecError
 from movierec.observability.instrument import MeteredEventLog, observe
 from movierec.observability.logging import configure_logging
 from movierec.observability.metrics import ServingMetrics
@@ -22,7 +23,6 @@ from movierec.web.pages import WebPages, build_pages, is_web_path
 
 log = logging.getLogger(__name__)
 
-RATING_SCALES = {"ml-100k": (1.0, 5.0), "ml-latest-small": (0.5, 5.0)}
 # Metric/log label of each route: the name of the Cloud Run function that serves it.
 FUNCTION_OF_PATH = {"/recommend": "recommend", "/feedback": "feedback", "/healthz": "health", "/ping": "ping"}
 
@@ -65,13 +65,19 @@ class ServingApp:
         return http.not_found(request)
 
 
-def build_service(settings: Settings, stores: Stores) -> RecommendService:
-    models = ModelCache(stores.artifacts, refresh_seconds=settings.artifact_refresh_seconds)
-    config = ServingConfig(
-        token_secret=settings.token_secret,
-        default_model=settings.default_model,
-        rating_scale=RATING_SCALES.get(settings.dataset, (0.5, 5.0)),
+def serving_config(settings: Settings) -> ServingConfig:
+    """ConfigError for a dataset movierec does not know: its ratings' bounds would be a guess."""
+    try:
+        scale = rating_scale_of(settings.dataset)
+    except DataError as exc:
+        raise ConfigError(f"MOVIEREC_DATASET: {exc}") from None
+    return ServingConfig(
+        token_secret=settings.token_secret, rating_scale=scale, default_model=settings.default_model
     )
+
+
+def build_service(config: ServingConfig, settings: Settings, stores: Stores) -> RecommendService:
+    models = ModelCache(stores.artifacts, refresh_seconds=settings.artifact_refresh_seconds)
     return RecommendService(stores.events, models, config)
 
 
@@ -79,11 +85,12 @@ def build_app(env: Mapping[str, str]) -> ServingApp:
     settings = Settings.from_env(env)
     # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
     configure_logging(settings.log_level, secrets=settings.secrets)
+    config = serving_config(settings)  # before any backend is reached: a bad setting fails fast
     metrics = ServingMetrics.create()
     stores = make_stores(settings, env)
     unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
     stores = replace(stores, events=MeteredEventLog(stores.events, metrics))
-    service = build_service(settings, stores)
+    service = build_service(config, settings, stores)
     try:
         service.warm()
     except MovierecError as exc:  # serve what we can; health says what is missing

@@ -8,7 +8,6 @@ last good version, and health reports the error.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from movierec.errors import ArtifactError, BackendUnavailable
-from movierec.models.artifact import live_version, load_artifact
+from movierec.models.artifact import live_version, load_artifact, read_items
 from movierec.models.scoring import Scorer, scorer_for
 from movierec.stores.ports import ArtifactStore
 
 log = logging.getLogger(__name__)
 
-ITEMS_FILE = "items.json"
 FALLBACK_MODEL = "popular"
 
 
@@ -47,13 +45,13 @@ class _Slot:
 
 def load_model(store: ArtifactStore, name: str, version: str | None, now: float) -> LoadedModel:
     artifact = load_artifact(store, name, version)
-    rows = json.loads(artifact.files.get(ITEMS_FILE, b"[]"))
+    titles, genres = read_items(artifact)
     return LoadedModel(
         name=artifact.name,
         version=artifact.version,
         scorer=scorer_for(artifact.kind, artifact.arrays),
-        titles={int(r["movie_id"]): r["title"] for r in rows},
-        genres={int(r["movie_id"]): r.get("genres", "") for r in rows},
+        titles=titles,
+        genres=genres,
         loaded_at=now,
     )
 

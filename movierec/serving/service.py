@@ -1,7 +1,7 @@
-"""The recommend and feedback logic as plain functions of (request, stores) -> response.
+"""The recommend and feedback logic as plain functions of (request, stores) -> outcome.
 
 No HTTP here: :mod:`movierec.serving.http` parses requests into the typed values below
-and turns results and :class:`ServiceError` into responses.
+and turns the outcomes and errors of :mod:`movierec.serving.outcomes` into responses.
 """
 
 from __future__ import annotations
@@ -20,36 +20,29 @@ from movierec.errors import BackendUnavailable
 from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
+from movierec.serving.outcomes import (
+    FeedbackOutcome,
+    Forbidden,
+    Health,
+    InvalidFeedback,
+    Unavailable,
+    UnknownMovie,
+)
 from movierec.serving.tokens import sign_token, verify_token
 from movierec.stores.ports import EventLog
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VARIANT = "default"
-RETRY_AFTER_SECONDS = 2
 
 
 @dataclass(frozen=True)
 class ServingConfig:
     token_secret: str
+    rating_scale: tuple[float, float]  # a rating's bounds: those of the dataset the models learnt
     default_model: str = "svd"
-    rating_scale: tuple[float, float] = (0.5, 5.0)
     experiment_ttl_seconds: float = 5.0
     assignment_cache_size: int = 100_000
-
-
-class ServiceError(Exception):
-    """An error the client should see, with its HTTP status and a stable code."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
-def unavailable(what: str) -> ServiceError:
-    return ServiceError(
-        503, "unavailable", f"{what}; retry later", {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ class RecommendService:
         if model is None:
             model, fallback_reason = self.models.get(FALLBACK_MODEL), "popular"
             if model is None:
-                raise unavailable(f"no version of model {model_name!r} (nor the popular fallback) can be loaded")
+                raise Unavailable(f"no version of model {model_name!r} (nor the popular fallback) can be loaded")
         ranked = model.scorer.popular(req.top_n) if fallback_reason else model.scorer.recommend(req.user_id, req.top_n)
         movie_ids = [int(m) for m in ranked.item_ids]
         scores = [round(float(s), 6) for s in ranked.scores]
@@ -131,7 +124,7 @@ class RecommendService:
             self.events.record_impression(impression)
         except BackendUnavailable as exc:
             log.error("impression not stored: %s", exc)
-            raise unavailable("the event log could not store this impression") from None
+            raise Unavailable("the event log could not store this impression") from None
         return {
             "request_id": request_id,
             "user_id": req.user_id,
@@ -153,7 +146,7 @@ class RecommendService:
         except BackendUnavailable:
             if cached is not None:
                 return cached[1]  # a stale config beats refusing traffic
-            raise unavailable("the experiment configuration cannot be read") from None
+            raise Unavailable("the experiment configuration cannot be read") from None
         experiment = max(running, key=lambda e: e.started_at) if running else None
         self._experiment = (now, experiment)
         return experiment
@@ -168,7 +161,7 @@ class RecommendService:
                 Assignment(experiment.experiment_id, user_id, variant, bucket, self.clock())
             )
         except BackendUnavailable:
-            raise unavailable("the assignment could not be stored") from None
+            raise Unavailable("the assignment could not be stored") from None
         with self._lock:
             self._assignments[key] = stored.variant
             while len(self._assignments) > self.config.assignment_cache_size:
@@ -176,29 +169,27 @@ class RecommendService:
         return stored.variant
 
     # ---------------------------------------------------------------- feedback
-    def feedback(self, req: FeedbackRequest) -> tuple[int, dict[str, Any]]:
-        """201 when stored now, 200 for a duplicate event_id."""
+    def feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
         low, high = self.config.rating_scale
         if req.type == "rating" and (req.value is None or not low <= req.value <= high):
-            raise ServiceError(400, "invalid_argument", f"a rating needs a value in [{low:g}, {high:g}]")
+            raise InvalidFeedback(f"a rating needs a value in [{low:g}, {high:g}]")
         if req.type == "click" and req.value is not None:
-            raise ServiceError(400, "invalid_argument", "value is only allowed for type 'rating'")
+            raise InvalidFeedback("value is only allowed for type 'rating'")
         try:
             impression = self.events.get_impression(req.request_id)
         except BackendUnavailable:
-            raise unavailable("the event log cannot be read") from None
-        forbidden = ServiceError(403, "permission_denied", "token is not valid for this request, user and movie")
+            raise Unavailable("the event log cannot be read") from None
         if impression is None or impression.user_id != req.user_id:
-            raise forbidden
+            raise Forbidden()
         if not verify_token(
             self.config.token_secret, req.token, req.request_id, impression.user_id, impression.movie_ids
         ):
-            raise forbidden
+            raise Forbidden()
         if req.movie_id not in impression.movie_ids:
             model = self.models.get(impression.model_name, impression.model_version)
             if model is not None and req.movie_id not in model.titles:
-                raise ServiceError(400, "invalid_argument", f"unknown movie_id {req.movie_id}")
-            raise forbidden
+                raise UnknownMovie(req.movie_id)
+            raise Forbidden()
         event = Feedback(
             event_id=req.event_id or derived_event_id(req.request_id, req.movie_id, req.type),
             ts=self.clock(),
@@ -215,9 +206,8 @@ class RecommendService:
             created = self.events.record_feedback(event)
         except BackendUnavailable as exc:
             log.error("feedback not stored: %s", exc)
-            raise unavailable("the event log could not store this feedback") from None
-        body = {"event_id": event.event_id, "status": "recorded" if created else "duplicate"}
-        return (201 if created else 200), body
+            raise Unavailable("the event log could not store this feedback") from None
+        return FeedbackOutcome(event.event_id, "recorded" if created else "duplicate")
 
     # ---------------------------------------------------------------- health
     def warm(self) -> None:
@@ -226,12 +216,12 @@ class RecommendService:
             self.models.get(name)
         try:
             experiment = self.running_experiment()
-        except ServiceError:
+        except Unavailable:
             return
         for variant in experiment.variants if experiment else ():
             self.models.get(variant.model, variant.version)
 
-    def health(self) -> tuple[int, dict[str, Any]]:
+    def health(self) -> Health:
         self.warm()
         models = self.models.status()
         try:
@@ -242,13 +232,13 @@ class RecommendService:
         experiment = self._experiment[1] if self._experiment else None
         serving = any(m["version"] for m in models.values())
         healthy = serving and events_ok and not any(m["error"] for m in models.values())
-        body = {
-            "status": "ok" if healthy else ("degraded" if serving else "unavailable"),
-            "models": models,
-            "event_log": {"ok": events_ok, "error": events_error},
-            "experiment": experiment.experiment_id if experiment else None,
-        }
-        return (200 if serving else 503), body
+        return Health(
+            state="ok" if healthy else ("degraded" if serving else "unavailable"),
+            models=models,
+            event_log_ok=events_ok,
+            event_log_error=events_error,
+            experiment_id=experiment.experiment_id if experiment else None,
+        )
 
 
 def _items(model: LoadedModel, movie_ids: list[int], scores: list[float]) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ import pytest
 from movierec.data import CleaningReport, MovieLens, clean_ratings
 from movierec.errors import DataError
 
+SCALE = (1.0, 5.0)
+
 
 def _ratings(
     rows: list[tuple[int, int, float, int]], index: list[int] | None = None
@@ -31,7 +33,7 @@ def test_duplicates_keep_the_latest_rating_and_the_original_index() -> None:
         index=[70, 71, 72, 73, 74],
     )
 
-    cleaned, report = clean_ratings(ratings)
+    cleaned, report = clean_ratings(ratings, rating_scale=SCALE)
 
     assert cleaned.index.tolist() == [71, 72, 74]
     assert cleaned["rating"].tolist() == [3.0, 4.0, 5.0]
@@ -64,7 +66,7 @@ def test_ratings_outside_the_scale_or_missing_are_dropped() -> None:
         [(1, 1, 0.5, 1), (1, 2, 1.0, 1), (1, 3, 5.0, 1), (1, 4, 5.5, 1), (2, 1, np.nan, 1)]
     )
 
-    cleaned, report = clean_ratings(ratings, rating_scale=(1.0, 5.0))
+    cleaned, report = clean_ratings(ratings, rating_scale=SCALE)
 
     assert cleaned["item_id"].tolist() == [2, 3]  # the bounds are inclusive
     assert report.out_of_range_dropped == 3
@@ -78,7 +80,7 @@ def test_min_counts_are_applied_until_stable() -> None:
     rows = [(u, i, 4.0, 1) for u in (1, 2, 3) for i in (1, 2)] + [(4, 2, 4.0, 1), (4, 3, 4.0, 1)]
     ratings = _ratings(rows)
 
-    cleaned, report = clean_ratings(ratings, min_user_ratings=2, min_item_ratings=2)
+    cleaned, report = clean_ratings(ratings, rating_scale=SCALE, min_user_ratings=2, min_item_ratings=2)
 
     assert sorted(cleaned["user_id"].unique()) == [1, 2, 3]
     assert sorted(cleaned["item_id"].unique()) == [1, 2]
@@ -111,19 +113,19 @@ def test_empty_results_say_which_filter_emptied_them() -> None:
     ratings = _ratings([(1, 1, 4.0, 1), (2, 2, 9.0, 1)])
 
     with pytest.raises(DataError, match="ratings table is empty"):
-        clean_ratings(ratings.iloc[:0])
+        clean_ratings(ratings.iloc[:0], rating_scale=SCALE)
     with pytest.raises(DataError, match=r"outside the rating scale \[1.0, 5.0\]"):
-        clean_ratings(ratings.iloc[1:])
+        clean_ratings(ratings.iloc[1:], rating_scale=SCALE)
     with pytest.raises(DataError, match="min_user_ratings=2"):
-        clean_ratings(ratings, min_user_ratings=2)
+        clean_ratings(ratings, rating_scale=SCALE, min_user_ratings=2)
 
 
 def test_missing_column_and_bad_arguments() -> None:
     ratings = _ratings([(1, 1, 4.0, 1)])
 
     with pytest.raises(DataError, match=r"missing column.*timestamp"):
-        clean_ratings(ratings.drop(columns="timestamp"))
+        clean_ratings(ratings.drop(columns="timestamp"), rating_scale=SCALE)
     with pytest.raises(ValueError, match="at least 1"):
-        clean_ratings(ratings, min_item_ratings=0)
+        clean_ratings(ratings, rating_scale=SCALE, min_item_ratings=0)
     with pytest.raises(ValueError, match="low < high"):
         clean_ratings(ratings, rating_scale=(5.0, 1.0))

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from movierec.models.artifact import save_artifact, set_live_version
+from movierec.models.artifact import ITEMS_FILE, items_file, save_artifact, set_live_version
 from movierec.models.base import TrainingData
 from movierec.models.ease import EASE
 from movierec.models.popular import MostPopular
 from movierec.models.svd import SurpriseSVD
-from movierec.pipelines.train import ITEMS_FILE, PreparedData, hold_out, items_file
+from movierec.pipelines.train import PreparedData, hold_out
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog

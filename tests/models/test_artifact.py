@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from movierec.errors import ArtifactError
 from movierec.models.artifact import (
+    ITEMS_FILE,
     ModelArtifact,
+    items_file,
     list_versions,
     live_version,
     load_artifact,
+    read_items,
     save_artifact,
     set_live_version,
     write_npz,
@@ -78,6 +83,21 @@ def test_corrupt_side_file_is_refused(store):
     store.write_bytes(f"models/toy/{saved.version}/items.json", b"[{}]")
     with pytest.raises(ArtifactError, match=r"items\.json"):
         load_artifact(store, "toy", saved.version)
+
+
+def test_items_file_round_trips_titles_and_genres_through_a_saved_version(store):
+    movies = pd.DataFrame({"item_id": [1, 2], "title": ["Toy Story (1995)", "Heat"], "genres": ["Animation", ""]})
+    written = items_file(movies, [2, 1, 99])  # 99: a trained item the catalogue lost
+    saved = save_artifact(store, replace(artifact(), files={ITEMS_FILE: written}))
+    titles, genres = read_items(load_artifact(store, "toy", saved.version))
+    assert titles == {1: "Toy Story (1995)", 2: "Heat", 99: ""}
+    assert genres == {1: "Animation", 2: "", 99: ""}
+
+
+def test_without_or_with_a_malformed_items_file():
+    assert read_items(ModelArtifact("toy", "popular", {})) == ({}, {})
+    with pytest.raises(ArtifactError, match=r"items\.json is malformed"):
+        read_items(ModelArtifact("toy", "popular", {}, files={ITEMS_FILE: b'[{"title": "no id"}]'}))
 
 
 def test_missing_version_and_missing_live_pointer_are_clear_errors(store):

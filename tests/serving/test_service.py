@@ -1,0 +1,56 @@
+"""The service without HTTP: it answers with outcomes and domain errors, never a status."""
+
+from __future__ import annotations
+
+import pytest
+
+from movierec.serving.app import build_app
+from movierec.serving.outcomes import FeedbackOutcome, Forbidden, InvalidFeedback, UnknownMovie
+from movierec.serving.service import FeedbackRequest, RecommendRequest, RecommendService
+
+
+@pytest.fixture
+def service(local_env) -> RecommendService:
+    return build_app(local_env).service
+
+
+def click_on(rec: dict, **overrides) -> FeedbackRequest:
+    fields = {
+        "request_id": rec["request_id"],
+        "token": rec["token"],
+        "user_id": rec["user_id"],
+        "movie_id": rec["items"][0]["movie_id"],
+        "type": "click",
+        "event_id": "evt-1",
+        **overrides,
+    }
+    return FeedbackRequest(**fields)
+
+
+def test_feedback_is_recorded_then_a_duplicate(service):
+    rec = service.recommend(RecommendRequest(user_id=1, top_n=3))
+    assert service.feedback(click_on(rec)) == FeedbackOutcome("evt-1", "recorded")
+    assert service.feedback(click_on(rec)) == FeedbackOutcome("evt-1", "duplicate")
+
+
+@pytest.mark.parametrize(
+    "overrides, error, message",
+    [
+        ({"value": 3.0}, InvalidFeedback, "value is only allowed for type 'rating'"),
+        ({"type": "rating", "value": 0.5}, InvalidFeedback, r"a rating needs a value in \[1, 5\]"),
+        ({"movie_id": 987_654}, UnknownMovie, "unknown movie_id 987654"),
+        ({"token": "0" * 64}, Forbidden, "token is not valid"),
+        ({"user_id": 2}, Forbidden, "token is not valid"),
+    ],
+)
+def test_refused_feedback_raises_what_went_wrong(service, overrides, error, message):
+    rec = service.recommend(RecommendRequest(user_id=1, top_n=3))
+    with pytest.raises(error, match=message):
+        service.feedback(click_on(rec, **overrides))
+
+
+def test_health_is_a_value(service, published):
+    health = service.health()
+    assert health.state == "ok" and health.event_log_ok and health.event_log_error is None
+    assert health.models["svd"]["version"] == published[1]["svd"]
+    assert health.experiment_id is None
