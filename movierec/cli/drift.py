@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -12,26 +13,30 @@ from movierec.settings import Settings
 
 
 def drift(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.reporting.alerting import Alerter
     from movierec.reporting.drift import run_drift_report
-    from movierec.stores.factory import make_stores
+    from movierec.stores.factory import make_stores, make_warehouse
 
     if args.reference_days <= 0 or args.current_days <= 0:
         raise ConfigError("--reference-days and --current-days must be positive")
     stores = make_stores(settings)
-    report, key = run_drift_report(
+    # The warehouse remembers the alerts sent, so a lasting drift alerts once per cool-down.
+    alerter = Alerter(make_warehouse(settings, os.environ), settings.alert_webhook_url)
+    report, key, alert = run_drift_report(
         stores.events,
         stores.artifacts,
+        alerter,
         now=time.time() if args.now is None else args.now,
         reference_days=args.reference_days,
         current_days=args.current_days,
         popularity_model=args.popularity_model or None,
-        webhook_url=settings.alert_webhook_url,
     )
     if args.html:
         Path(args.html).write_text(report.html, encoding="utf-8")
     summary = {
         "drifted": report.drifted,
         "report": f"{stores.artifacts.describe()}/{key}",
+        "alert": None if alert is None else alert.outcome,
         "checks": [
             {"name": c.name, "status": c.status, "reference": c.reference, "current": c.current, "detail": c.detail}
             for c in report.checks
@@ -41,6 +46,8 @@ def drift(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(f"drift: {'DRIFT' if report.drifted else 'none'}   report: {summary['report']}")
+        if alert is not None:
+            print(f"alert [{alert.outcome}]: {alert.alert.message}")
         for c in report.checks:
             print(f"  {c.status:<17} {c.name:<30} {c.detail}")
     return 1 if report.drifted else 0

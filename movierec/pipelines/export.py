@@ -2,8 +2,8 @@
 
 For each event collection (assignments, impressions, feedback) a watermark in the
 warehouse records how far the export got. A run scans the collection from
-``watermark - overlap`` in pages ordered by time and inserts only rows whose key the
-warehouse lacks. So:
+``watermark - overlap`` in pages ordered by time (``movierec.stores.scanning.scan_pages``)
+and inserts only rows whose key the warehouse lacks. So:
 
 - a late row (written after the watermark passed its timestamp, by less than the
   overlap) is still read on the next run;
@@ -31,7 +31,8 @@ from typing import Any
 from movierec.errors import DataError
 from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.stores.ports import EventLog, Warehouse
-from movierec.stores.validation import SCAN_TIME_FIELDS
+from movierec.stores.scanning import scan_pages, scan_window
+from movierec.stores.validation import SCAN_TIME_FIELDS, validate_page_size
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,7 @@ def export_events(
     page_size: int = 1000,
 ) -> ExportReport:
     """Export experiments, then assignments, impressions and feedback; see the module doc."""
-    if page_size < 1:
-        raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+    validate_page_size(page_size)
     if overlap_seconds < 0:
         raise ValueError(f"overlap_seconds must be >= 0, got {overlap_seconds!r}")
     warehouse.ensure_schema()
@@ -110,7 +110,7 @@ def _normaliser(collection: str, event: type) -> Callable[[dict[str, Any]], dict
 
 def _export_experiments(events: EventLog, warehouse: Warehouse) -> TableExport:
     try:
-        rows = [Experiment.from_dict(r).to_dict() for r in events.scan("experiments", float("-inf"))]
+        rows = [Experiment.from_dict(r).to_dict() for r in scan_window(events, "experiments", float("-inf"))]
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"experiments: malformed experiment in the event log: {exc!r}") from exc
     written = warehouse.upsert("experiments", rows)
@@ -131,23 +131,13 @@ def _export_collection(
     watermark = warehouse.get_watermark(collection)
     since = 0.0 if watermark is None else watermark - overlap
     scanned = inserted = 0
-    limit = page_size
-    while True:
-        rows = list(events.scan(collection, since, limit))
-        if not rows:
-            break
-        scanned += len(rows)
-        inserted += warehouse.insert_new(collection, [normalise(r) for r in rows])
-        last = float(rows[-1][time_field])
-        # Stored up to `last`; rows at exactly `last` may continue on the next page,
-        # which starts at `last` and so reads them again (dedupe drops the repeats).
-        reached = min(last, now)
+    for page in scan_pages(events, collection, since, page_size=page_size):
+        scanned += len(page)
+        inserted += warehouse.insert_new(collection, [normalise(r) for r in page])
+        # Stored up to the page's last time; rows at that time may continue on the next
+        # page, and a crash before it is stored re-reads them from this watermark.
+        reached = min(float(page[-1][time_field]), now)
         if watermark is None or reached > watermark:
             warehouse.set_watermark(collection, reached)
             watermark = reached
-        if len(rows) < limit:
-            break
-        # A page that is all one time would come back unchanged: read more at once.
-        limit = limit * 2 if float(rows[0][time_field]) == last else page_size
-        since = last
     return TableExport(collection, scanned, inserted, watermark)

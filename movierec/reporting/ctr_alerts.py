@@ -14,37 +14,29 @@ Two conditions, per variant (control included for the floor):
   check inflating false alarms. It is not adjusted for multiplicity: missing real
   harm costs more than an occasional extra alert, and the cool-down bounds the noise.
 
-``dispatch_alerts`` is the I/O side: the warehouse table ``alerts`` remembers what
-was sent, so the same alert key is not sent again within the cool-down.
+``dispatch_alerts`` is the I/O side, through the one :class:`~movierec.reporting.alerting.Alerter`
+of every alert: the warehouse table ``alerts`` remembers what was sent, so the same
+alert key is not sent again within the cool-down.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from movierec.analysis.data import ExperimentData
 from movierec.analysis.readout import METRIC_LABELS, ExperimentReport
 from movierec.errors import ConfigError
 from movierec.events import Experiment
-from movierec.reporting.webhook import send_alert
+from movierec.reporting.alerting import (
+    DEFAULT_COOLDOWN_SECONDS,
+    Alert,
+    Alerter,
+    Dispatched,
+    last_sent,
+)
 from movierec.stores.ports import Warehouse
-
-log = logging.getLogger(__name__)
-
-DEFAULT_COOLDOWN_SECONDS = 24 * 3600.0
-
-# The ``alerts`` table is declared with the others in movierec.stores.sql (and
-# infra/schemas/alerts.json); ``Warehouse.ensure_schema`` creates it. BigQuery dialect.
-LAST_SENT_SQL = """
-SELECT UNIX_MICROS(MAX(ts)) AS last_us
-FROM alerts
-WHERE experiment_id = @experiment_id AND variant = @variant
-  AND metric = @metric AND condition = @condition
-"""
 
 
 @dataclass(frozen=True)
@@ -60,35 +52,6 @@ class AlertConfig:
             raise ConfigError(f"the CTR floor must be in (0, 1), got {self.ctr_floor!r}")
         if self.min_impressions < 1:
             raise ConfigError(f"min_impressions must be at least 1, got {self.min_impressions!r}")
-
-
-Condition = Literal["ctr_below_floor", "guardrail_worse"]
-
-
-@dataclass(frozen=True)
-class Alert:
-    experiment_id: str
-    variant: str
-    metric: str
-    condition: Condition
-    title: str
-    message: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        """What the cool-down is keyed on: the same condition, metric and variant."""
-        return f"{self.experiment_id}:{self.variant}:{self.metric}:{self.condition}"
-
-
-Outcome = Literal["sent", "logged", "failed", "suppressed"]
-
-
-@dataclass(frozen=True)
-class Dispatched:
-    alert: Alert
-    outcome: Outcome  # sent: webhook accepted; logged: no webhook set; failed: webhook
-    # error (logged, retried next run); suppressed: within the cool-down
 
 
 # --------------------------------------------------------------------------- conditions
@@ -121,6 +84,7 @@ def _floor_alerts(
         ctr, impressions, window = found
         alerts.append(
             Alert(
+                source="ab",
                 experiment_id=report.experiment_id,
                 variant=v.variant,
                 metric="ctr",
@@ -147,6 +111,7 @@ def _guardrail_alerts(report: ExperimentReport, guardrails: Sequence[str]) -> li
         label = METRIC_LABELS.get(c.metric, c.metric)
         alerts.append(
             Alert(
+                source="ab",
                 experiment_id=report.experiment_id,
                 variant=c.variant,
                 metric=c.metric,
@@ -179,33 +144,6 @@ def check_ctr_alerts(
 # --------------------------------------------------------------------------- dispatch
 
 
-def last_sent(warehouse: Warehouse, alert: Alert) -> float | None:
-    """When ``alert``'s condition was last sent (epoch seconds), or None."""
-    params = {
-        "experiment_id": alert.experiment_id,
-        "variant": alert.variant,
-        "metric": alert.metric,
-        "condition": alert.condition,
-    }
-    rows = warehouse.query(LAST_SENT_SQL, params)
-    value = rows[0]["last_us"] if rows else None
-    return None if value is None else value / 1e6
-
-
-def alert_row(alert: Alert, now: float) -> dict[str, Any]:
-    """The ``alerts`` table row recording that ``alert`` was sent at ``now``."""
-    return {
-        "alert_id": f"{alert.key}@{now:.6f}",  # one row per sending
-        "ts": now,
-        "experiment_id": alert.experiment_id,
-        "variant": alert.variant,
-        "metric": alert.metric,
-        "condition": alert.condition,
-        "message": alert.message,
-        "details": {"alert_key": alert.key, **alert.fields},
-    }
-
-
 def dispatch_alerts(
     alerts: Sequence[Alert],
     warehouse: Warehouse,
@@ -213,39 +151,16 @@ def dispatch_alerts(
     now: float,
     cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS,
 ) -> list[Dispatched]:
-    """Send each alert unless its key was sent less than ``cooldown_seconds`` before ``now``.
+    """Send the alerts of :func:`check_ctr_alerts` through an :class:`Alerter` (its doc says how)."""
+    return Alerter(warehouse, webhook_url, cooldown_seconds).dispatch(alerts, now)
 
-    Every alert not in its cool-down is logged (by :func:`movierec.reporting.webhook.send_alert`)
-    and posted to ``webhook_url`` when one is set. It is recorded in ``alerts`` when
-    delivered -- accepted by the webhook, or logged when no webhook is configured.
-    A webhook that fails (error status, unreachable) is logged, not raised, and the
-    alert is not recorded, so the next run tries again.
-    """
-    if not (math.isfinite(cooldown_seconds) and cooldown_seconds >= 0):
-        raise ConfigError(f"cooldown_seconds must be non-negative, got {cooldown_seconds!r}")
-    if not alerts:
-        return []
-    warehouse.ensure_schema()
-    results = []
-    for alert in alerts:
-        previous = last_sent(warehouse, alert)
-        if previous is not None and now - previous < cooldown_seconds:
-            log.info("alert %s suppressed: sent %.0f s ago", alert.key, now - previous)
-            results.append(Dispatched(alert, "suppressed"))
-            continue
-        fields = {
-            "event": "ab_alert",
-            "alert_key": alert.key,
-            "experiment_id": alert.experiment_id,
-            "variant": alert.variant,
-            "metric": alert.metric,
-            "condition": alert.condition,
-            **alert.fields,
-        }
-        delivered = send_alert(webhook_url, alert.title, alert.message, fields)
-        if webhook_url and not delivered:
-            results.append(Dispatched(alert, "failed"))
-            continue
-        warehouse.insert_new("alerts", [alert_row(alert, now)])
-        results.append(Dispatched(alert, "sent" if delivered else "logged"))
-    return results
+
+__all__ = [
+    "Alert",
+    "AlertConfig",
+    "Dispatched",
+    "check_ctr_alerts",
+    "dispatch_alerts",
+    "last_sent",
+    "recent_ctr",
+]

@@ -2,6 +2,8 @@
 
 ``run_drift_report`` is what the scheduled job and ``movierec drift`` call; everything
 it computes comes from the pure functions of :mod:`movierec.reporting.drift_checks`.
+Its alert goes through the same :class:`~movierec.reporting.alerting.Alerter` as the
+CTR alerts, so a drift that lasts is not re-sent on every run of the cool-down.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from jinja2 import Environment, select_autoescape
 
 from movierec.errors import ArtifactError, ConfigError
 from movierec.models.artifact import load_artifact
+from movierec.reporting.alerting import Alert, Alerter, Dispatched
 from movierec.reporting.drift_checks import (
     DistributionTest,
     DriftCheck,
@@ -32,8 +35,8 @@ from movierec.reporting.drift_checks import (
     summarize,
     threshold_checks,
 )
-from movierec.reporting.webhook import send_alert
 from movierec.stores.ports import ArtifactStore, EventLog
+from movierec.stores.scanning import scan_window
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,6 @@ def popularity_from_artifact(store: ArtifactStore, model: str) -> Popularity:
         np.asarray(artifact.arrays["item_popularity"], dtype=np.float64),
         f"item_popularity of model {artifact.name} {artifact.version}",
     )
-
-
-def _window_rows(events: EventLog, collection: str, start: float, end: float) -> list[dict[str, Any]]:
-    return [row for row in events.scan(collection, start) if row["ts"] < end]
 
 
 def build_drift_report(
@@ -126,30 +125,47 @@ def build_drift_report(
     return DriftReport(**{**report.__dict__, "html": render_html(report, tests)})
 
 
+def drift_alert(report: DriftReport, key: str, store: str) -> Alert:
+    """The one alert of a drifted report whose HTML was saved at ``key`` in the artifact ``store``."""
+    failed = report.failed
+    return Alert(
+        source="drift",
+        condition="recommendation_drift",
+        title="Recommendation drift",
+        message=(
+            f"{len(failed)} drift test(s) failed for {_day(report.current.start)}..{_day(report.current.end)}: "
+            + "; ".join(f"{c.name} ({c.detail})" for c in failed)
+            + f". Report: {store}/{key}"
+        ),
+        fields={"failed": [c.name for c in failed], "report": key},
+    )
+
+
 def run_drift_report(
     events: EventLog,
     artifacts: ArtifactStore,
+    alerter: Alerter,
     *,
     now: float,
     reference_days: float = 7,
     current_days: float = 7,
     popularity_model: str | None = "popular",
-    webhook_url: str | None = None,
     thresholds: DriftThresholds | None = None,
-) -> tuple[DriftReport, str]:
+) -> tuple[DriftReport, str, Dispatched | None]:
     """Build the report of ``[now - current_days, now)`` against the ``reference_days`` before it.
 
-    Saves the HTML at ``reports/drift/<YYYY-MM-DD>.html`` in ``artifacts`` (returns the key)
-    and sends one alert through ``webhook_url`` when a drift test fails. Popularity comes
-    from the live artifact of ``popularity_model``; without one (or with ``None``) from
-    the exposures of the reference window.
+    Saves the HTML at ``reports/drift/<YYYY-MM-DD>.html`` in ``artifacts`` and, when a
+    drift test fails, dispatches one alert through ``alerter``. Returns the report, the
+    HTML's key and what became of the alert (None without drift). Popularity comes from
+    the live artifact of ``popularity_model``; without one (or with ``None``) from the
+    exposures of the reference window.
     """
     if reference_days <= 0 or current_days <= 0:
         raise ConfigError(f"window lengths must be positive days, got reference={reference_days} current={current_days}")
     current = (now - current_days * DAY, now)
     reference = (current[0] - reference_days * DAY, current[0])
     rows = {
-        label: {c: _window_rows(events, c, start, end) for c in ("impressions", "feedback")}
+        label: {c: list(scan_window(events, c, start, end)) for c in ("impressions", "feedback")}
         for label, (start, end) in (("reference", reference), ("current", current))
     }
     popularity = None
@@ -172,17 +188,10 @@ def run_drift_report(
     key = f"{REPORT_PREFIX}/{_day(now)}.html"
     artifacts.write_bytes(key, report.html.encode(), content_type="text/html; charset=utf-8")
     log.info("drift report saved", extra={"report": key, "drifted": report.drifted})
-    if report.drifted:
-        failed = report.failed
-        send_alert(
-            webhook_url,
-            "Recommendation drift",
-            f"{len(failed)} drift test(s) failed for {_day(current[0])}..{_day(now)}: "
-            + "; ".join(f"{c.name} ({c.detail})" for c in failed)
-            + f". Report: {artifacts.describe()}/{key}",
-            {"failed": [c.name for c in failed], "report": key},
-        )
-    return report, key
+    if not report.drifted:
+        return report, key, None
+    [dispatched] = alerter.dispatch([drift_alert(report, key, artifacts.describe())], now)
+    return report, key, dispatched
 
 
 def _day(ts: float) -> str:
@@ -255,4 +264,4 @@ def _dist(distribution: Mapping[float, float]) -> str:
     return ", ".join(f"{k:g}: {v:.0%}" for k, v in distribution.items()) or "–"
 
 
-__all__ = ["DriftReport", "build_drift_report", "popularity_from_artifact", "run_drift_report"]
+__all__ = ["DriftReport", "build_drift_report", "drift_alert", "popularity_from_artifact", "run_drift_report"]

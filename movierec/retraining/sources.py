@@ -20,6 +20,7 @@ import pandas as pd
 from movierec.errors import BackendUnavailable, ConfigError
 from movierec.retraining.signals import FEEDBACK_COLUMNS, empty_feedback
 from movierec.stores.ports import EventLog, Warehouse
+from movierec.stores.scanning import scan_window
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class WarehouseFeedback:
 
 
 class EventLogFeedback:
-    """Pages through ``EventLog.scan`` (rows at the page's last time come again: deduped)."""
+    """Pages through ``EventLog.scan`` (:func:`movierec.stores.scanning.scan_window`)."""
 
     name = "event_log"
 
@@ -80,20 +81,9 @@ class EventLogFeedback:
 
     def read(self, since: float, until: float) -> FeedbackBatch:
         _check_window(since, until)
-        rows: dict[str, dict] = {}
-        cursor, limit = since, self.page
-        while True:
-            page = list(self.events.scan("feedback", cursor, limit=limit))
-            fresh = [r for r in page if r["ts"] < until]
-            rows.update((r["event_id"], r) for r in fresh)
-            if len(page) < limit or len(fresh) < len(page):
-                break
-            last = page[-1]["ts"]
-            if last == cursor:  # a whole page at one instant: widen the page, or we loop
-                limit *= 2
-            cursor = last
-        ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["event_id"]))
-        return FeedbackBatch(_frame(ordered), since, until, self.name)
+        # scan order is (ts, event_id), the order the warehouse query returns
+        rows = list(scan_window(self.events, "feedback", since, until, page_size=self.page))
+        return FeedbackBatch(_frame(rows), since, until, self.name)
 
 
 class FallbackFeedback:

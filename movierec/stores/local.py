@@ -22,6 +22,7 @@ from movierec.errors import BackendUnavailable
 from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.stores.ports import ArtifactNotFound
 from movierec.stores.validation import (
+    SCAN_KEY_FIELDS,
     SCAN_TIME_FIELDS,
     scan_time_field,
     validate_event_id,
@@ -123,8 +124,11 @@ class _Table:
     name: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
-    key: tuple[str, ...]
     json_columns: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return SCAN_KEY_FIELDS[self.name]
 
     @property
     def time_column(self) -> str:
@@ -175,14 +179,12 @@ _TABLES: dict[str, _Table] = {
             ("experiment_id", "salt", "variants", "status", "coverage", "primary_metric",
              "guardrails", "created_at", "started_at", "stopped_at"),
             ("TEXT NOT NULL", "TEXT", "TEXT", "TEXT", "REAL", "TEXT", "TEXT", "REAL", "REAL", "REAL"),
-            key=("experiment_id",),
             json_columns=frozenset({"variants", "guardrails"}),
         ),
         _Table(
             "assignments",
             ("experiment_id", "user_id", "variant", "bucket", "ts"),
             ("TEXT NOT NULL", "INTEGER NOT NULL", "TEXT", "INTEGER", "REAL"),
-            key=("experiment_id", "user_id"),
         ),
         _Table(
             "impressions",
@@ -190,7 +192,6 @@ _TABLES: dict[str, _Table] = {
              "model_version", "movie_ids", "scores", "fallback", "latency_ms"),
             ("TEXT NOT NULL", "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
              "TEXT", "REAL"),
-            key=("request_id",),
             json_columns=frozenset({"movie_ids", "scores"}),
         ),
         _Table(
@@ -199,7 +200,6 @@ _TABLES: dict[str, _Table] = {
              "experiment_id", "variant", "extra"),
             ("TEXT NOT NULL", "REAL", "TEXT", "INTEGER", "INTEGER", "TEXT", "REAL", "INTEGER",
              "TEXT", "TEXT", "TEXT"),
-            key=("event_id",),
             json_columns=frozenset({"extra"}),
         ),
     )

@@ -65,7 +65,8 @@ class EventLog(Protocol):
 
     def get_feedback(self, event_id: str) -> Feedback | None: ...
 
-    # export: rows of a collection with ts >= since, ordered by ts
+    # rows of a collection with time >= since, ordered by time, then key; a window of
+    # them, page by page, is movierec.stores.scanning.scan_window
     def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]: ...
 
     def ping(self) -> None:

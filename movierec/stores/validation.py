@@ -41,6 +41,16 @@ SCAN_TIME_FIELDS: dict[str, str] = {
 }
 
 
+# The fields that identify a row of each collection (its Firestore document id, joined
+# by ':'); ``scan`` breaks time ties by them, and paging drops repeats by them.
+SCAN_KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "experiments": ("experiment_id",),
+    "assignments": ("experiment_id", "user_id"),
+    "impressions": ("request_id",),
+    "feedback": ("event_id",),
+}
+
+
 def scan_time_field(collection: str) -> str:
     """The time field of ``collection``, or ValueError naming the valid collections."""
     try:
@@ -55,6 +65,12 @@ def validate_limit(limit: int | None) -> int | None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be None or a non-negative integer, got {limit!r}")
     return limit
+
+
+def validate_page_size(page_size: int) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ValueError(f"page_size must be a positive integer, got {page_size!r}")
+    return page_size
 
 
 def validate_event_id(name: str, value: str) -> str:

@@ -19,8 +19,10 @@ import pytest
 
 from movierec.cli import main as cli_main
 from movierec.events import Feedback, Impression
+from movierec.reporting.alerting import Alerter
 from movierec.reporting.drift import run_drift_report
 from movierec.reporting.drift_checks import Popularity, gini
+from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 
 DAY = 86_400.0
@@ -51,6 +53,11 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def alerter(tmp_path: Path, webhook_url: str | None = None, cooldown_seconds: float = DAY) -> Alerter:
+    """Alerts through ``webhook_url``, remembered in a real DuckDB warehouse in ``tmp_path``."""
+    return Alerter(DuckDBWarehouse(tmp_path / "warehouse.duckdb"), webhook_url, cooldown_seconds)
 
 
 @pytest.fixture
@@ -106,7 +113,7 @@ def scenario(tmp_path: Path, ml_popularity, published, current_exponent: float, 
 
 def test_a_shift_toward_the_most_popular_titles_is_flagged_and_alerted_once(tmp_path, ml_popularity, published, receiver):
     events, store = scenario(tmp_path, ml_popularity, published, current_exponent=1.6)
-    report, key = run_drift_report(events, store, now=NOW, webhook_url=receiver.url)
+    report, key, alert = run_drift_report(events, store, alerter(tmp_path, receiver.url), now=NOW)
 
     assert report.drifted
     failed = {c.name for c in report.failed}
@@ -117,25 +124,25 @@ def test_a_shift_toward_the_most_popular_titles_is_flagged_and_alerted_once(tmp_
     assert key == "reports/drift/2026-09-21.html"
     saved = store.read_bytes(key).decode()
     assert "Recommendation drift — DRIFT" in saved and "popularity_rank_distribution" in saved
-    assert len(receiver.calls) == 1
+    assert len(receiver.calls) == 1 and alert is not None and alert.outcome == "sent"
     assert receiver.calls[0]["title"] == "Recommendation drift"
     assert "popularity_rank_distribution" in receiver.calls[0]["fields"]["failed"]
 
 
 def test_a_stable_week_is_not_flagged_and_sends_no_alert(tmp_path, ml_popularity, published, receiver):
     events, store = scenario(tmp_path, ml_popularity, published, current_exponent=0.8)
-    report, key = run_drift_report(events, store, now=NOW, webhook_url=receiver.url)
+    report, key, alert = run_drift_report(events, store, alerter(tmp_path, receiver.url), now=NOW)
 
     assert not report.drifted, [(c.name, c.detail) for c in report.checks]
     assert {c.status for c in report.checks} == {"passed"}
     assert abs(report.current.mean_popularity_rank - report.reference.mean_popularity_rank) < 0.1 * report.reference.mean_popularity_rank
     assert "Recommendation drift — no drift" in store.read_bytes(key).decode()
-    assert receiver.calls == []
+    assert receiver.calls == [] and alert is None
 
 
 def test_popularity_comes_from_the_live_model_artifact(tmp_path, ml_popularity, published):
     events, store = scenario(tmp_path, ml_popularity, published, current_exponent=0.8)
-    report, _ = run_drift_report(events, store, now=NOW, popularity_model="popular")
+    report, _, _ = run_drift_report(events, store, alerter(tmp_path), now=NOW, popularity_model="popular")
     assert report.current.mean_popularity_rank is not None
     assert f"model popular {published[1]['popular']}" in report.html
 
@@ -144,8 +151,8 @@ def test_too_few_events_is_reported_not_alerted(tmp_path, receiver):
     events = SQLiteEventLog(tmp_path / "events.sqlite")
     events.record_impression(Impression("r1", NOW - 8 * DAY, 1, None, "default", "svd", "v1", (1, 2, 3), (3.0, 2.0, 1.0), None, 1.0))
     events.record_impression(Impression("r2", NOW - 1 * DAY, 1, None, "default", "svd", "v1", (1, 2, 4), (3.0, 2.0, 1.0), None, 1.0))
-    report, _ = run_drift_report(events, LocalArtifactStore(tmp_path / "a"), now=NOW, popularity_model=None,
-                                 webhook_url=receiver.url)
+    report, _, _ = run_drift_report(events, LocalArtifactStore(tmp_path / "a"), alerter(tmp_path, receiver.url),
+                                    now=NOW, popularity_model=None)
     assert {c.status for c in report.checks} == {"insufficient_data"}
     assert not report.drifted and receiver.calls == []
 
@@ -161,7 +168,25 @@ def test_cli_writes_the_html_and_exits_1_on_drift(tmp_path, ml_popularity, publi
     summary = json.loads(capsys.readouterr().out)
     assert summary["drifted"] is True and summary["report"].endswith("reports/drift/2026-09-21.html")
     assert "Recommendation drift — DRIFT" in out_file.read_text()
+    assert summary["alert"] == "logged"  # no webhook: logged, and remembered in the warehouse
+    assert cli_main(["drift", "--now", str(NOW + 3600), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["alert"] == "suppressed"
     assert cli_main(["drift", "--now", str(NOW), "--current-days", "0"]) == 2
+
+
+def test_a_lasting_drift_alerts_once_per_cooldown_and_each_sending_is_recorded(
+    tmp_path, ml_popularity, published, receiver
+):
+    events, store = scenario(tmp_path, ml_popularity, published, current_exponent=1.6)
+    hourly = alerter(tmp_path, receiver.url, cooldown_seconds=3600.0)
+    outcomes = [run_drift_report(events, store, hourly, now=t)[2].outcome for t in (NOW, NOW + 60, NOW + 3600)]
+    assert outcomes == ["sent", "suppressed", "sent"]
+    assert len(receiver.calls) == 2
+    rows = hourly.warehouse.query("SELECT experiment_id, variant, metric, condition, details FROM alerts ORDER BY ts")
+    assert [(r["experiment_id"], r["variant"], r["metric"], r["condition"]) for r in rows] == [
+        (None, None, None, "recommendation_drift")
+    ] * 2
+    assert rows[0]["details"]["source"] == "drift" and "gini_of_exposure" in rows[0]["details"]["failed"]
 
 
 def test_gini_known_answers():
