@@ -29,12 +29,12 @@ from typing import Any
 
 import pandas as pd
 
-from movierec.errors import ArtifactError, ConfigError
+from movierec.errors import ConfigError
 from movierec.models.artifact import read_manifest
 from movierec.models.base import Trainer, TrainingData
 from movierec.models.scoring import SCORERS, scorer_for
 from movierec.models.svd import SurpriseSVD
-from movierec.pipelines.publish import point_live, prune, read_pointer, upload_verified
+from movierec.pipelines.publish import UploadNotVerified, prune, publish, read_pointer
 from movierec.pipelines.tracking import log_run
 from movierec.pipelines.train import ITEMS_FILE, PreparedData, items_file
 from movierec.retraining import records
@@ -224,13 +224,12 @@ def _retrain_family(
     )
     if decision.promote:
         try:
-            saved = upload_verified(store, final)
-        except ArtifactError as exc:
+            saved = publish(store, final)
+        except UploadNotVerified as exc:
             decision = decide(metric, candidate.metrics, live.metrics if live else None, sanity, policy, checksums_ok=False)
             decision.reasons.append(str(exc))
         else:
             out["candidate_version"] = saved.version
-            point_live(store, name, saved.version)  # the one write serving follows
             out["pruned"] = prune(store, name, config.keep_versions)
     out.update(
         decision=PROMOTED if decision.promote else REFUSED,

@@ -16,6 +16,7 @@ from movierec.retraining.sources import EventLogFeedback
 from movierec.serving.models import ModelCache
 from movierec.stores.local import LocalArtifactStore
 from tests.retraining.conftest import (
+    CorruptingStore,
     ShuffledRatings,
     config,
     genre_movies,
@@ -83,6 +84,20 @@ def test_a_broken_candidate_is_refused_and_serving_is_unchanged(base, store, eve
     run = MlflowClient(tracking).get_run(stored["mlflow_run_id"])
     assert run.data.tags["decision.ease"] == "refused"
     assert run.data.metrics["ease.candidate.ndcg@10".replace("@", "_at_")] < run.data.metrics["ease.live.ndcg_at_10"]
+
+
+def test_an_upload_that_does_not_verify_is_refused_and_serving_is_unchanged(base, store, events):
+    good = retrain(base, store, events).promoted["ease"]
+    write_genre_feedback(events, base, "Horror", range(1, 40), per_user=3)
+
+    result = retrain(base, CorruptingStore(store.root), events)
+
+    model = result.record["models"]["ease"]
+    assert model["decision"] == "refused" and model["candidate_version"] is None
+    assert "the uploaded artifact failed checksum verification" in model["reasons"]
+    assert any("checksum mismatch" in reason for reason in model["reasons"]), model["reasons"]
+    assert live_version(store, "ease") == model["live_version_after"] == good
+    assert list_versions(store, "ease") == [good]
 
 
 class FailingPointerStore(LocalArtifactStore):
