@@ -56,6 +56,7 @@ from scipy.stats import norm
 from movierec.analysis.data import ExperimentData, VariantData
 from movierec.errors import ConfigError
 from movierec.events import Experiment
+from movierec.jsonsafe import json_safe
 from movierec.stats.bayesian import bayesian_test
 from movierec.stats.effect import check_alpha
 from movierec.stats.frequentist import TestKind, two_sample_test
@@ -220,17 +221,7 @@ class ExperimentReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists, NaN/inf never appear (None instead)."""
-        return _json_safe(asdict(self))
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return json_safe(asdict(self))
 
 
 # --------------------------------------------------------------------------- helpers
