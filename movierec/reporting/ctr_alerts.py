@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from movierec.analysis.data import ExperimentData
-from movierec.analysis.readout import METRIC_LABELS, ExperimentReport
+from movierec.analysis.metrics import METRIC_LABELS
+from movierec.analysis.readout import ExperimentReport
 from movierec.errors import ConfigError
 from movierec.events import Experiment
 from movierec.reporting.webhook import send_alert

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.queries import load_experiment_data
-from movierec.analysis.readout import AnalysisConfig, ExperimentReport, analyse
+from movierec.analysis.readout import ExperimentReport, analyse
 from movierec.errors import ConfigError
 from movierec.events import Experiment
 from movierec.experiments.config import get_experiment
