@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,7 @@ def main() -> int:
         candidate = gate.candidate if gate else float("nan")
         live = gate.live if gate and gate.live is not None else float("nan")
         print(f"  {name}: {model.decision} ({gate.metric if gate else None} {candidate:.4f} "
-              f"vs live {live:.4f}); seconds {model.seconds}")
+              f"vs live {live:.4f}); seconds {asdict(model.seconds) if model.seconds else None}")
     verdict = "PASS" if weekly < BUDGET_SECONDS else "FAIL"
     print(f"weekly run without tuning: {weekly:.1f} s ({verdict}, budget {BUDGET_SECONDS:.0f} s)")
 
