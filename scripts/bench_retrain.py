@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -70,24 +71,26 @@ def main() -> int:
     print(f"wrote {args.events} feedback events to SQLite:   {time.perf_counter() - start:6.1f} s")
 
     start = time.perf_counter()
-    result = run_retrain(prepared, store, EventLogFeedback(events), config)
+    record = run_retrain(prepared, store, EventLogFeedback(events), config)
     weekly = time.perf_counter() - start
-    record = result.record
-    signals = record["signals"]
+    signals, counts = record.signals, record.counts
+    assert signals and counts, "a run that returns has read its window"
     print(
-        f"weekly run: {signals['events']} events ({signals['ratings']} ratings, {signals['clicks']} clicks, "
-        f"{signals['clicks_on_rated']} clicks on rated movies) -> {signals['signals']} signals, "
-        f"{record['counts']['training_ratings']} training ratings"
+        f"weekly run: {signals.events} events ({signals.ratings} ratings, {signals.clicks} clicks, "
+        f"{signals.clicks_on_rated} clicks on rated movies) -> {signals.signals} signals, "
+        f"{counts.training_ratings} training ratings"
     )
-    for name, model in record["models"].items():
-        gate = model.get("gate") or {}
-        print(f"  {name}: {model['decision']} ({gate.get('metric')} {gate.get('candidate', float('nan')):.4f} "
-              f"vs live {gate.get('live') or float('nan'):.4f}); seconds {model.get('seconds')}")
+    for name, model in record.models.items():
+        gate = model.gate
+        candidate = gate.candidate if gate else float("nan")
+        live = gate.live if gate and gate.live is not None else float("nan")
+        print(f"  {name}: {model.decision} ({gate.metric if gate else None} {candidate:.4f} "
+              f"vs live {live:.4f}); seconds {asdict(model.seconds) if model.seconds else None}")
     verdict = "PASS" if weekly < BUDGET_SECONDS else "FAIL"
     print(f"weekly run without tuning: {weekly:.1f} s ({verdict}, budget {BUDGET_SECONDS:.0f} s)")
 
     if args.trials:
-        signals_frame = records.load_signals(store, signals["key"], signals["sha256"])
+        signals_frame = records.load_signals(store, signals)
         scale = prepared.training.rating_scale
         ratings = training_ratings(prepared.training.ratings, signals_frame, rating_scale=scale, now=time.time())
         start = time.perf_counter()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from movierec.analysis.comparison import compare
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import ExperimentData, VariantData
-from movierec.analysis.readout import AnalysisConfig, compare, mean_ci, metric_stats, value_of
+from movierec.analysis.metrics import mean_ci, metric_stats, value_of
 
 
 @dataclass(frozen=True)

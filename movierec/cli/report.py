@@ -54,8 +54,9 @@ def _choose(experiments: list, experiment_id: str | None):
 
 
 def _analysed(args: argparse.Namespace, settings: Settings):
+    from movierec.analysis.config import AnalysisConfig
     from movierec.analysis.queries import list_experiments, load_experiment_data
-    from movierec.analysis.readout import AnalysisConfig, analyse
+    from movierec.analysis.readout import analyse
     from movierec.stats.sequential import DEFAULT_TUNING_PARAMETER
 
     warehouse = _warehouse(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 
@@ -14,6 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
+    from movierec.retraining import records
     from movierec.retraining.gate import GatePolicy
     from movierec.retraining.job import RetrainConfig, run_retrain
     from movierec.retraining.signals import SignalRules
@@ -33,26 +33,28 @@ def retrain(args: argparse.Namespace, settings: Settings) -> int:
     )
     stores = make_stores(settings, os.environ)
     source = feedback_source(_warehouse_or_none(settings), stores.events)
-    result = run_retrain(prepare(args, settings), stores.artifacts, source, config, until=args.until)
-    record = result.record
+    record = run_retrain(prepare(args, settings), stores.artifacts, source, config, until=args.until)
     if args.json:
-        print(json.dumps(record, indent=2, sort_keys=True, default=str))
+        print(records.encode(record).decode())
         return 0
-    window, signals = record["window"], record["signals"]
+    window, origin, signals, counts = record.window, record.source, record.signals, record.counts
+    assert window and origin and signals and counts, "a run that returns has read its window"
     print(
-        f"run {result.run_id}: feedback [{window['since']:.0f}, {window['until']:.0f}) from "
-        f"{record['source']['name']}: {signals['events']} events ({signals['ratings']} ratings, "
-        f"{signals['clicks']} clicks, {signals['invalid']} invalid) -> {signals['signals']} signals, "
-        f"{record['counts']['training_ratings']} training ratings"
+        f"run {record.run_id}: feedback [{window.since:.0f}, {window.until:.0f}) from "
+        f"{origin.name}: {signals.events} events ({signals.ratings} ratings, "
+        f"{signals.clicks} clicks, {signals.invalid} invalid) -> {signals.signals} signals, "
+        f"{counts.training_ratings} training ratings"
     )
-    for name, model in record["models"].items():
-        gate = model.get("gate") or {}
-        live = "-" if gate.get("live") is None else f"{gate['live']:.4f}"
-        score = f" {gate['metric']} {gate['candidate']:.4f} vs live {live}" if gate else ""
-        version = model["live_version_after"] or "none"
-        why = f" ({'; '.join(model['reasons'])})" if model["reasons"] else ""
-        print(f"  {name}: {model['decision']}{score}; live {version}{why}")
-    print(f"done in {record['duration_seconds']:.1f} s; record runs/{result.run_id}.json in {stores.artifacts.describe()}")
+    for name, model in record.models.items():
+        gate = model.gate
+        live = "-" if gate is None or gate.live is None else f"{gate.live:.4f}"
+        score = f" {gate.metric} {gate.candidate:.4f} vs live {live}" if gate else ""
+        why = f" ({'; '.join(model.reasons)})" if model.reasons else ""
+        print(f"  {name}: {model.decision}{score}; live {model.live_version_after or 'none'}{why}")
+    print(
+        f"done in {record.duration_seconds or 0.0:.1f} s; "
+        f"record {records.record_key(record.run_id)} in {stores.artifacts.describe()}"
+    )
     return 0
 
 

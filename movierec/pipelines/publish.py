@@ -5,6 +5,8 @@ files, then the manifest; :func:`upload_verified` reads the version back through
 ``load_artifact`` (sha256 of every file) and compares every array with the one trained;
 only then does :func:`point_live` write the ``LIVE`` pointer, one small object whose
 write is atomic in both stores (rename locally, a single object PUT on Cloud Storage).
+:func:`publish` is that sequence, and the only way a newly trained version is made
+live: ``movierec train`` and the weekly retrain both go through it.
 Serving follows that pointer, so a crash before it leaves serving on the previous,
 complete version, and a crash after it leaves serving on the new, verified one. A
 version uploaded by a run that crashed is an orphan: never live, pruned later.
@@ -42,8 +44,28 @@ class VersionInfo:
     data_fingerprint: str
 
 
+class UploadNotVerified(ArtifactError):
+    """What the store returned is not what was trained; the upload has been deleted.
+
+    Its own class so that a caller can tell a refused upload, which leaves serving as
+    it was, from a failure to move the pointer afterwards.
+    """
+
+
+def publish(store: ArtifactStore, artifact: ModelArtifact, *, make_live: bool = True) -> ModelArtifact:
+    """Upload and verify ``artifact``, then (with ``make_live``) point serving at it.
+
+    Raises UploadNotVerified, with the pointer untouched, when the upload does not
+    read back as trained.
+    """
+    saved = upload_verified(store, artifact)
+    if make_live:
+        point_live(store, saved.name, saved.version)
+    return saved
+
+
 def upload_verified(store: ArtifactStore, artifact: ModelArtifact) -> ModelArtifact:
-    """Upload (arrays, side files, manifest), then read back and compare; ArtifactError
+    """Upload (arrays, side files, manifest), then read back and compare; UploadNotVerified
     (after deleting the upload) when what the store returns is not what was trained."""
     saved = save_artifact(store, artifact)
     try:
@@ -55,9 +77,9 @@ def upload_verified(store: ArtifactStore, artifact: ModelArtifact) -> ModelArtif
         ]
         if mismatched:
             raise ArtifactError(f"{saved.name} {saved.version}: arrays differ after upload: {', '.join(mismatched)}")
-    except ArtifactError:
+    except ArtifactError as exc:
         delete_version(store, saved.name, saved.version)
-        raise
+        raise UploadNotVerified(str(exc)) from exc
     return saved
 
 

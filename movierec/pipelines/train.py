@@ -27,11 +27,9 @@ from movierec.models.artifact import (
     ModelArtifact,
     artifact_files,
     items_file,
-    live_version,
-    save_artifact,
-    set_live_version,
 )
 from movierec.models.base import TrainingData
+from movierec.pipelines.publish import publish
 from movierec.pipelines.tracking import log_run
 from movierec.selection.registry import make_trainer
 from movierec.stores.ports import ArtifactStore
@@ -120,15 +118,17 @@ def train_and_publish(
     tuning_trials: int = 20,
     on_step: Callable[[str], None] | None = None,
 ) -> list[PublishedModel]:
+    """Train each of ``models`` and publish it (live unless ``promote`` is false).
+
+    Raises UploadNotVerified when a version does not read back as trained: it is
+    deleted, never made live, and the models after it are not trained.
+    """
     published = []
     for name in models:
         if on_step:
             on_step(f"training {name}")
         artifact, fit_seconds = train_model(name, prepared, seed=seed, tuning_trials=tuning_trials)
-        previous = live_version(store, name)
-        artifact = save_artifact(store, artifact)
-        if promote:
-            set_live_version(store, name, artifact.version, previous=previous)
+        artifact = publish(store, artifact, make_live=promote)
         run_id = None
         if tracking_uri:
             run_id = log_run(

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from movierec.analysis.data import ExperimentData
-from movierec.analysis.readout import METRIC_LABELS, ExperimentReport
+from movierec.analysis.metrics import METRIC_LABELS
+from movierec.analysis.readout import ExperimentReport
 from movierec.errors import ConfigError
 from movierec.events import Experiment
 from movierec.reporting.alerting import (

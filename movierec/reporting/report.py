@@ -21,10 +21,8 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from movierec.analysis.data import ExperimentData
-from movierec.analysis.readout import (
-    METRIC_LABELS,
-    ExperimentReport,
-)
+from movierec.analysis.metrics import METRIC_LABELS
+from movierec.analysis.readout import ExperimentReport
 from movierec.analysis.timeline import TimelinePoint, timeline
 
 DASH = "-"

@@ -9,9 +9,12 @@ One run, in order:
    these ratings (same data fingerprint), nothing to do; otherwise fit the candidate on
    the past of a temporal split, refit the live recipe on the same past, score both on
    the slice, refit the candidate on all ratings, run the sanity checks, apply the gate,
-   and if it passes upload, verify and flip the live pointer, then prune old versions;
-5. write ``runs/<run_id>.json`` (and log it to MLflow); only a completed record moves
-   the window forward.
+   and if it passes publish it (upload, verify, flip the live pointer:
+   :func:`movierec.pipelines.publish.publish`, as ``movierec train`` does), then prune
+   old versions;
+5. write the run's :class:`~movierec.retraining.records.RetrainRecord` to
+   ``runs/<run_id>.json`` (and log it to MLflow); only a completed record moves the
+   window forward.
 
 Idempotent for a window: a second run finds the same fingerprint live and promotes
 nothing; a run that crashed before its record is redone by the next run.
@@ -19,27 +22,39 @@ nothing; a run that crashed before its record is redone by the next run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
 
 import pandas as pd
 
-from movierec.errors import ArtifactError, ConfigError
+from movierec.errors import ConfigError
 from movierec.models.artifact import ITEMS_FILE, items_file, read_manifest
 from movierec.models.base import Trainer, TrainingData
 from movierec.models.scoring import SCORERS, scorer_for
 from movierec.models.svd import SurpriseSVD
-from movierec.pipelines.publish import point_live, prune, read_pointer, upload_verified
+from movierec.pipelines.publish import UploadNotVerified, prune, publish, read_pointer
 from movierec.pipelines.tracking import log_run
 from movierec.pipelines.train import PreparedData
 from movierec.retraining import records
 from movierec.retraining.compare import holdout_slice, live_recipe, score_on_slice
 from movierec.retraining.gate import GatePolicy, decide, primary_metric, sanity_checks
+from movierec.retraining.records import (
+    PROMOTED,
+    REFUSED,
+    UNCHANGED,
+    FamilyOutcome,
+    FeedbackOrigin,
+    FitSeconds,
+    RetrainRecord,
+    RunInputs,
+    RunSettings,
+    StoredSignals,
+    TrainingCounts,
+    Window,
+)
 from movierec.retraining.signals import SignalRules, fold_feedback, training_ratings
 from movierec.retraining.sources import FeedbackSource
 from movierec.selection.registry import BASELINE, CHALLENGER, make_trainer
@@ -49,7 +64,6 @@ from movierec.stores.ports import ArtifactStore
 log = logging.getLogger(__name__)
 
 CandidateFactory = Callable[[str], Trainer]
-PROMOTED, REFUSED, UNCHANGED = "promoted", "refused", "unchanged"
 MLFLOW_EXPERIMENT = "movierec-retrain"
 
 
@@ -74,16 +88,6 @@ class RetrainConfig:
             raise ConfigError(f"--trials must be >= 0, got {self.tuning_trials}")
 
 
-@dataclass(frozen=True)
-class RetrainResult:
-    run_id: str
-    record: dict[str, Any]
-
-    @property
-    def promoted(self) -> dict[str, str]:
-        return {n: m["candidate_version"] for n, m in self.record["models"].items() if m["decision"] == PROMOTED}
-
-
 def default_candidates(seed: int, tuning_trials: int = 0) -> CandidateFactory:
     """The registry's trainers; with ``tuning_trials`` the SVD family runs an Optuna search."""
 
@@ -104,23 +108,21 @@ def run_retrain(
     until: float | None = None,
     candidates: CandidateFactory | None = None,
     clock: Callable[[], float] = time.time,
-) -> RetrainResult:
+) -> RetrainRecord:
     """One weekly run; raises (after recording a failed run) when a step fails."""
     started = clock()
     timer = time.perf_counter()
-    run_id = records.new_run_id(datetime.fromtimestamp(started, timezone.utc))
     candidates = candidates or default_candidates(config.seed, config.tuning_trials)
-    record: dict[str, Any] = {
-        "run_id": run_id,
-        "status": "running",
-        "started_at": started,
-        "config": _config_dict(config),
-        "inputs": {"dataset": base.dataset.name, "base_ratings": len(base.training.ratings)},
-        "models": {},
-    }
+    record = RetrainRecord(
+        run_id=records.new_run_id(datetime.fromtimestamp(started, timezone.utc)),
+        status=records.RUNNING,
+        started_at=started,
+        config=_run_settings(config),
+        inputs=RunInputs(base.dataset.name, len(base.training.ratings)),
+    )
     try:
         state = records.last_completed(store)
-        since = float(state["window"]["until"]) if state else 0.0
+        since = state.window.until if state and state.window else 0.0
         end = started if until is None else float(until)
         if end < since:
             raise ConfigError(
@@ -128,7 +130,7 @@ def run_retrain(
                 "that feedback was already used"
             )
         batch = source.read(since, end)
-        previous = records.load_signals(store, *(_signals_ref(state)))
+        previous = records.load_signals(store, state.signals if state else None)
         scale = base.training.rating_scale
         signals, report = fold_feedback(
             previous,
@@ -141,31 +143,29 @@ def run_retrain(
         ratings = training_ratings(base.training.ratings, signals, rating_scale=scale, now=max(started, end))
         data = TrainingData(ratings, scale)
         past, recent = holdout_slice(ratings, config.slice_fraction)
-        signals_key, signals_sha = records.save_signals(store, run_id, signals)
-        record.update(
-            window={"since": since, "until": batch.until, "requested_until": end},
-            source={"name": batch.source, "note": batch.note},
-            signals={"key": signals_key, "sha256": signals_sha, **report.as_dict()},
-            counts={
-                "training_ratings": len(ratings),
-                "users": int(ratings["user_id"].nunique()),
-                "items": int(ratings["item_id"].nunique()),
-                "past_ratings": len(past),
-                "slice_ratings": len(recent),
-            },
+        signals_key, signals_sha = records.save_signals(store, record.run_id, signals)
+        record = replace(
+            record,
+            window=Window(since=since, until=batch.until, requested_until=end),
+            source=FeedbackOrigin(batch.source, batch.note),
+            signals=StoredSignals(**report.as_dict(), key=signals_key, sha256=signals_sha),
+            counts=TrainingCounts(
+                training_ratings=len(ratings),
+                users=int(ratings["user_id"].nunique()),
+                items=int(ratings["item_id"].nunique()),
+                past_ratings=len(past),
+                slice_ratings=len(recent),
+            ),
             data_fingerprint=data.fingerprint,
         )
         for name in config.models:
-            record["models"][name] = _retrain_family(
-                name, data, past, recent, base, store, config, candidates, run_id
-            )
-        record["status"] = records.COMPLETED
+            outcome = _retrain_family(name, data, past, recent, base, store, config, candidates, record.run_id)
+            record = replace(record, models={**record.models, name: outcome})
+        record = replace(record, status=records.COMPLETED)
     except Exception as exc:
-        record.update(status=records.FAILED, error=f"{type(exc).__name__}: {exc}")
-        _finish(record, started, timer, clock, store, config)
+        _finish(replace(record, status=records.FAILED, error=f"{type(exc).__name__}: {exc}"), timer, clock, store, config)
         raise
-    _finish(record, started, timer, clock, store, config)
-    return RetrainResult(run_id, record)
+    return _finish(record, timer, clock, store, config)
 
 
 def _retrain_family(
@@ -178,18 +178,14 @@ def _retrain_family(
     config: RetrainConfig,
     candidates: CandidateFactory,
     run_id: str,
-) -> dict[str, Any]:
+) -> FamilyOutcome:
     policy = config.policy
     pointer = read_pointer(store, name)
+    before = pointer.version if pointer else None
     live_manifest = read_manifest(store, name, pointer.version) if pointer else None
-    out: dict[str, Any] = {"live_version_before": pointer.version if pointer else None, "candidate_version": None}
     if live_manifest and live_manifest.get("data_fingerprint") == data.fingerprint:
-        return {
-            **out,
-            "decision": UNCHANGED,
-            "reasons": [f"live version {pointer.version} was trained on exactly this data"],
-            "live_version_after": pointer.version,
-        }
+        reason = f"live version {before} was trained on exactly this data"
+        return FamilyOutcome(UNCHANGED, (reason,), live_version_before=before, live_version_after=before)
 
     trainer = candidates(name)
     candidate = score_on_slice(trainer, past, recent, data.rating_scale, policy.k)
@@ -210,102 +206,97 @@ def _retrain_family(
         files={ITEMS_FILE: items_file(base.dataset.movies, final.arrays["item_ids"].tolist())},
     )
     sanity = sanity_checks(scorer_for(final.kind, final.arrays), data.ratings, k=policy.k, max_users=policy.sanity_users)
-    decision = decide(metric, candidate.metrics, live.metrics if live else None, sanity, policy)
-    out.update(
-        metric=metric.name,
-        candidate_metrics=candidate.metrics,
-        live_metrics=live.metrics if live else None,
-        sanity=asdict(sanity),
-        seconds={
-            "candidate_fit": candidate.fit_seconds,
-            "live_fit": live.fit_seconds if live else 0.0,
-            "refit": refit_seconds,
-        },
-    )
+    live_metrics = live.metrics if live else None
+    decision = decide(metric, candidate.metrics, live_metrics, sanity, policy)
+    version: str | None = None
+    pruned: tuple[str, ...] = ()
     if decision.promote:
         try:
-            saved = upload_verified(store, final)
-        except ArtifactError as exc:
-            decision = decide(metric, candidate.metrics, live.metrics if live else None, sanity, policy, checksums_ok=False)
+            version = publish(store, final).version
+        except UploadNotVerified as exc:
+            decision = decide(metric, candidate.metrics, live_metrics, sanity, policy, checksums_ok=False)
             decision.reasons.append(str(exc))
         else:
-            out["candidate_version"] = saved.version
-            point_live(store, name, saved.version)  # the one write serving follows
-            out["pruned"] = prune(store, name, config.keep_versions)
-    out.update(
+            pruned = tuple(prune(store, name, config.keep_versions))
+    log.info("retrain %s: %s %s", name, PROMOTED if decision.promote else REFUSED, "; ".join(decision.reasons))
+    return FamilyOutcome(
         decision=PROMOTED if decision.promote else REFUSED,
-        reasons=decision.reasons,
-        gate=decision.as_dict(),
-        live_version_after=out["candidate_version"] if decision.promote else out["live_version_before"],
+        reasons=tuple(decision.reasons),
+        live_version_before=before,
+        live_version_after=version if decision.promote else before,
+        candidate_version=version,
+        metric=metric.name,
+        candidate_metrics=candidate.metrics,
+        live_metrics=live_metrics,
+        sanity=sanity,
+        seconds=FitSeconds(
+            candidate_fit=candidate.fit_seconds,
+            live_fit=live.fit_seconds if live else 0.0,
+            refit=refit_seconds,
+        ),
+        gate=decision,
+        pruned=pruned,
     )
-    log.info("retrain %s: %s %s", name, out["decision"], "; ".join(decision.reasons))
-    return out
 
 
 def _finish(
-    record: dict[str, Any],
-    started: float,
+    record: RetrainRecord,
     timer: float,
     clock: Callable[[], float],
     store: ArtifactStore,
     config: RetrainConfig,
-) -> None:
-    record["finished_at"] = clock()
-    record["duration_seconds"] = time.perf_counter() - timer
+) -> RetrainRecord:
+    record = replace(record, finished_at=clock(), duration_seconds=time.perf_counter() - timer)
     if config.tracking_uri:
         try:
-            record["mlflow_run_id"] = _log_mlflow(record, config)
+            record = replace(record, mlflow_run_id=_log_mlflow(record, config))
         except Exception as exc:  # tracking is a record of the run, never a reason to fail it
-            log.warning("could not log run %s to MLflow: %s", record["run_id"], exc)
-            record["mlflow_error"] = str(exc)
+            log.warning("could not log run %s to MLflow: %s", record.run_id, exc)
+            record = replace(record, mlflow_error=str(exc))
     try:
         records.write_record(store, record)
     except Exception:
-        if record["status"] == records.COMPLETED:
+        if record.status == records.COMPLETED:
             raise  # without its record the window does not advance: the run must not look done
-        log.exception("could not write the record of failed run %s", record["run_id"])
+        log.exception("could not write the record of failed run %s", record.run_id)
+    return record
 
 
-def _log_mlflow(record: dict[str, Any], config: RetrainConfig) -> str:
-    metrics: dict[str, float] = {"duration_seconds": record["duration_seconds"]}
-    for key in ("signals", "counts"):
-        metrics.update({f"{key}.{k}": v for k, v in record.get(key, {}).items() if isinstance(v, int | float)})
-    for name, model in record["models"].items():
-        for side in ("candidate", "live"):
-            for k, v in (model.get(f"{side}_metrics") or {}).items():
-                metrics[f"{name}.{side}.{k}"] = v
-        metrics[f"{name}.promoted"] = float(model["decision"] == PROMOTED)
+def _log_mlflow(record: RetrainRecord, config: RetrainConfig) -> str:
+    metrics: dict[str, float] = {"duration_seconds": record.duration_seconds or 0.0}
+    for key, part in (("signals", record.signals), ("counts", record.counts)):
+        if part is not None:
+            metrics.update({f"{key}.{k}": v for k, v in asdict(part).items() if isinstance(v, int | float)})
+    for name, model in record.models.items():
+        for side, values in (("candidate", model.candidate_metrics), ("live", model.live_metrics)):
+            metrics.update({f"{name}.{side}.{k}": v for k, v in (values or {}).items()})
+        metrics[f"{name}.promoted"] = float(model.decision == PROMOTED)
+    window = asdict(record.window) if record.window else {}
     return log_run(
         config.tracking_uri or "",
         MLFLOW_EXPERIMENT,
-        record["run_id"],
-        params={**record["config"], **{f"window.{k}": v for k, v in record.get("window", {}).items()}},
-        metrics=metrics,
-        files={"run.json": json.dumps(record, indent=2, sort_keys=True, default=str).encode()},
-        tags={
-            "status": record["status"],
-            **{f"decision.{n}": m["decision"] for n, m in record["models"].items()},
+        record.run_id,
+        params={
+            **asdict(record.config),
+            "models": list(record.config.models),  # shown as in the stored JSON
+            **{f"window.{k}": v for k, v in window.items()},
         },
+        metrics=metrics,
+        files={"run.json": records.encode(record)},
+        tags={"status": record.status, **{f"decision.{n}": m.decision for n, m in record.models.items()}},
         artifact_location=config.mlflow_artifacts,
     )
 
 
-def _signals_ref(state: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    if not state:
-        return None, None
-    signals = state.get("signals") or {}
-    return signals.get("key"), signals.get("sha256")
-
-
-def _config_dict(config: RetrainConfig) -> dict[str, Any]:
-    return {
-        "models": list(config.models),
-        "tolerance": config.policy.tolerance,
-        "coverage_floor": config.policy.coverage_floor,
-        "k": config.policy.k,
-        "click_rating": config.rules.click_rating,
-        "keep_versions": config.keep_versions,
-        "slice_fraction": config.slice_fraction,
-        "seed": config.seed,
-        "tuning_trials": config.tuning_trials,
-    }
+def _run_settings(config: RetrainConfig) -> RunSettings:
+    return RunSettings(
+        models=tuple(config.models),
+        tolerance=config.policy.tolerance,
+        coverage_floor=config.policy.coverage_floor,
+        k=config.policy.k,
+        click_rating=config.rules.click_rating,
+        keep_versions=config.keep_versions,
+        slice_fraction=config.slice_fraction,
+        seed=config.seed,
+        tuning_trials=config.tuning_trials,
+    )

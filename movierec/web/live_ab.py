@@ -14,17 +14,18 @@ number of tabs, and one computation (export + query + analysis, tens of ms) serv
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.queries import load_experiment_data
-from movierec.analysis.readout import AnalysisConfig, ExperimentReport, analyse
+from movierec.analysis.readout import ExperimentReport, analyse
 from movierec.errors import ConfigError
 from movierec.events import Experiment
 from movierec.experiments.config import get_experiment
+from movierec.jsonsafe import json_safe
 from movierec.pipelines.export import export_events
 from movierec.stores.ports import EventLog, Warehouse
 
@@ -93,7 +94,7 @@ def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: floa
         "message": None,
         "computed_at": computed_at,
     }
-    return _json_ready(body)
+    return json_safe(body)
 
 
 def empty_panel(message: str, *, computed_at: float) -> dict[str, Any]:
@@ -151,14 +152,3 @@ class LiveAB:
         export_events(self.events, self.warehouse, now=now, overlap_seconds=EXPORT_OVERLAP_SECONDS)
         data = load_experiment_data(self.warehouse, experiment.experiment_id)
         return panel(experiment, analyse(experiment, data, self.analysis), computed_at=now)
-
-
-def _json_ready(value: Any) -> Any:
-    """Tuples as lists and non-finite floats as None, as ``ExperimentReport.to_dict`` does."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

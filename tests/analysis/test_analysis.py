@@ -12,13 +12,11 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import DailyPoint, ExperimentData, VariantData
-from movierec.analysis.readout import (
-    METRICS,
-    AnalysisConfig,
-    analyse,
-    sequential_sample_size,
-)
+from movierec.analysis.decision import sequential_sample_size
+from movierec.analysis.metrics import METRICS
+from movierec.analysis.readout import analyse
 from movierec.analysis.timeline import timeline
 from movierec.errors import ConfigError
 from movierec.events import Experiment, Variant

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import DailyPoint, ExperimentData, VariantData
-from movierec.analysis.readout import AnalysisConfig, analyse
+from movierec.analysis.readout import analyse
 from movierec.errors import ConfigError
 from movierec.reporting.ctr_alerts import (
     Alert,

@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import ExperimentData
-from movierec.analysis.readout import AnalysisConfig, ExperimentReport, analyse
+from movierec.analysis.readout import ExperimentReport, analyse
 from movierec.reporting.report import log_fields, render_html, render_text
 from tests.fixtures.abdata import ab_data, two_arm_experiment
 

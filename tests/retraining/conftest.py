@@ -60,6 +60,15 @@ class ShuffledRatings(Trainer):
         return self.inner.fit(TrainingData(shuffled, data.rating_scale))
 
 
+class CorruptingStore(LocalArtifactStore):
+    """Flips one byte of every arrays.npz it stores: a damaged upload."""
+
+    def write_bytes(self, key, data, content_type="application/octet-stream"):
+        if key.endswith("arrays.npz"):
+            data = data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:]
+        super().write_bytes(key, data, content_type)
+
+
 @pytest.fixture
 def store(tmp_path) -> LocalArtifactStore:
     return LocalArtifactStore(tmp_path / "artifacts")

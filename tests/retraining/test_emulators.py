@@ -49,10 +49,10 @@ def test_retrain_job_reads_firestore_and_publishes_to_cloud_storage(gcp_env, fir
     assert list_versions(store, "svd") == [first, second]
 
     runs = [records.read_record(store, run_id) for run_id in records.list_runs(store)]
-    assert [r["status"] for r in runs] == ["completed"] * 3
-    assert [r["signals"]["events"] for r in runs] == [0, written, 0]
-    assert [r["source"]["name"] for r in runs] == ["event_log"] * 3
-    assert [r["models"]["svd"]["decision"] for r in runs] == ["promoted", "promoted", "unchanged"]
+    assert [r.status for r in runs] == ["completed"] * 3
+    assert [r.signals.events for r in runs] == [0, written, 0]
+    assert [r.source.name for r in runs] == ["event_log"] * 3
+    assert [r.models["svd"].decision for r in runs] == ["promoted", "promoted", "unchanged"]
     assert load_artifact(store, "svd").version == second  # checksums verified through the emulator
     assert ModelCache(store, refresh_seconds=0, clock=lambda: 0.0).get("svd").version == second
 

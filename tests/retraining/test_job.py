@@ -12,10 +12,12 @@ from movierec.models.artifact import list_versions, live_version, load_artifact
 from movierec.models.scoring import scorer_for
 from movierec.retraining import records
 from movierec.retraining.job import run_retrain
+from movierec.retraining.records import Window
 from movierec.retraining.sources import EventLogFeedback
 from movierec.serving.models import ModelCache
 from movierec.stores.local import LocalArtifactStore
 from tests.retraining.conftest import (
+    CorruptingStore,
     ShuffledRatings,
     config,
     genre_movies,
@@ -50,7 +52,7 @@ def test_feedback_for_a_genre_moves_the_next_version_toward_it(base, store, even
     written = write_genre_feedback(events, base, "Horror", users[:150])
     second = retrain(base, store, events, models=("ease", "svd"))
 
-    assert second.record["signals"]["events"] == written
+    assert second.signals.events == written
     assert second.promoted.keys() == {"ease", "svd"}
     after = genre_share(top10(store), users, horror)
     assert after > 1.5 * before, (before, after)  # measured: 0.042 -> 0.083
@@ -72,17 +74,31 @@ def test_a_broken_candidate_is_refused_and_serving_is_unchanged(base, store, eve
         base, store, events, candidates=lambda name: ShuffledRatings(small_candidates(name)), tracking_uri=tracking
     )
 
-    model = result.record["models"]["ease"]
-    assert model["decision"] == "refused"
-    assert model["gate"]["candidate"] < model["gate"]["threshold"]
-    assert any(reason.startswith("ndcg@10") for reason in model["reasons"]), model["reasons"]
+    model = result.models["ease"]
+    assert model.decision == "refused"
+    assert model.gate.candidate < model.gate.threshold
+    assert any(reason.startswith("ndcg@10") for reason in model.reasons), model.reasons
     assert live_version(store, "ease") == good
     assert list_versions(store, "ease") == [good]  # a refused candidate is never uploaded
     stored = records.read_record(store, result.run_id)
-    assert stored["models"]["ease"]["reasons"] == model["reasons"]
-    run = MlflowClient(tracking).get_run(stored["mlflow_run_id"])
+    assert stored.models["ease"] == model
+    run = MlflowClient(tracking).get_run(stored.mlflow_run_id)
     assert run.data.tags["decision.ease"] == "refused"
     assert run.data.metrics["ease.candidate.ndcg@10".replace("@", "_at_")] < run.data.metrics["ease.live.ndcg_at_10"]
+
+
+def test_an_upload_that_does_not_verify_is_refused_and_serving_is_unchanged(base, store, events):
+    good = retrain(base, store, events).promoted["ease"]
+    write_genre_feedback(events, base, "Horror", range(1, 40), per_user=3)
+
+    result = retrain(base, CorruptingStore(store.root), events)
+
+    model = result.models["ease"]
+    assert model.decision == "refused" and model.candidate_version is None
+    assert "the uploaded artifact failed checksum verification" in model.reasons
+    assert any("checksum mismatch" in reason for reason in model.reasons), model.reasons
+    assert live_version(store, "ease") == model.live_version_after == good
+    assert list_versions(store, "ease") == [good]
 
 
 class FailingPointerStore(LocalArtifactStore):
@@ -109,11 +125,11 @@ def test_a_crash_between_upload_and_pointer_leaves_serving_on_the_old_version(ba
     orphan = [v for v in list_versions(store, "ease") if v != old]
     assert len(orphan) == 1  # uploaded, verified, never pointed to
     failed = records.read_record(store, records.list_runs(store)[-1])
-    assert failed["status"] == "failed" and "injected" in failed["error"]
+    assert failed.status == "failed" and "injected" in failed.error
 
     again = retrain(base, store, events)
-    assert again.record["status"] == "completed"
-    assert again.record["signals"]["events"] == written  # the failed run did not consume the window
+    assert again.status == "completed"
+    assert again.signals.events == written  # the failed run did not consume the window
     new = again.promoted["ease"]
     assert live_version(store, "ease") == new != old
     assert cache.get("ease").version == new
@@ -128,8 +144,8 @@ def test_running_twice_on_the_same_window_promotes_at_most_once(base, store, eve
     later = retrain(base, store, events)  # nothing new since: same data
 
     assert [len(r.promoted) for r in (*runs, later)] == [1, 0, 0]
-    assert runs[1].record["window"] == {"since": until, "until": until, "requested_until": until}
-    assert runs[1].record["models"]["ease"]["decision"] == "unchanged"
+    assert runs[1].window == Window(since=until, until=until, requested_until=until)
+    assert runs[1].models["ease"].decision == "unchanged"
     with pytest.raises(ConfigError, match="already used"):
         retrain(base, store, events, until=until - 60)
 
@@ -140,7 +156,7 @@ def test_signals_accumulate_across_windows(base, store, events):
     second_window = write_genre_feedback(events, base, "Comedy", range(11, 21), per_user=6, seed=1)
     two = retrain(base, store, events)
 
-    assert one.record["signals"]["events"] == first_window
-    assert two.record["signals"]["events"] == second_window
-    assert two.record["signals"]["signals"] == first_window + second_window
-    assert two.record["counts"]["training_ratings"] == len(base.training.ratings) + first_window + second_window
+    assert one.signals.events == first_window
+    assert two.signals.events == second_window
+    assert two.signals.signals == first_window + second_window
+    assert two.counts.training_ratings == len(base.training.ratings) + first_window + second_window

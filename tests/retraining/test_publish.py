@@ -13,15 +13,18 @@ from movierec.models.artifact import list_versions, live_version, load_artifact,
 from movierec.models.base import TrainingData
 from movierec.models.ease import EASE
 from movierec.pipelines.publish import (
+    UploadNotVerified,
     describe_versions,
     point_live,
     promote,
     prune,
+    publish,
     read_pointer,
     rollback,
     upload_verified,
 )
-from movierec.stores.local import LocalArtifactStore
+from movierec.pipelines.train import hold_out, train_and_publish
+from tests.retraining.conftest import CorruptingStore
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +35,10 @@ def artifacts(base):
     return [EASE(l2=l2).fit(data) for l2 in (100.0, 200.0, 400.0)]
 
 
-def publish(store, artifact, second: int):
+def publish_at(store, artifact, second: int):
     saved = save_artifact(store, artifact, created_at=datetime(2026, 1, 1, 0, 0, second, tzinfo=timezone.utc))
     point_live(store, saved.name, saved.version)
     return saved.version
-
-
-class CorruptingStore(LocalArtifactStore):
-    """Flips one byte of every arrays.npz it stores: a damaged upload."""
-
-    def write_bytes(self, key, data, content_type="application/octet-stream"):
-        if key.endswith("arrays.npz"):
-            data = data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:]
-        super().write_bytes(key, data, content_type)
 
 
 def test_upload_verified_reads_back_what_was_trained(store, artifacts):
@@ -60,8 +54,37 @@ def test_a_damaged_upload_is_refused_and_removed(store, artifacts):
     assert list_versions(store, "ease") == []
 
 
+def test_publish_moves_the_pointer_only_to_an_upload_that_verifies(store, artifacts):
+    live = publish(store, artifacts[0]).version
+    assert read_pointer(store, "ease").version == live
+
+    with pytest.raises(UploadNotVerified, match="checksum mismatch"):
+        publish(CorruptingStore(store.root), artifacts[1])
+    assert (read_pointer(store, "ease").version, read_pointer(store, "ease").previous) == (live, None)
+    assert list_versions(store, "ease") == [live]
+
+    unpromoted = publish(store, artifacts[2], make_live=False).version
+    assert live_version(store, "ease") == live
+    assert load_artifact(store, "ease", unpromoted).version == unpromoted
+
+
+def test_train_and_publish_never_points_live_at_an_upload_that_does_not_verify(store, base):
+    [good] = train_and_publish(base, store, ["popular"], seed=0, tracking_uri=None)
+    assert live_version(store, "popular") == good.artifact.version
+    # A version is named by its second and its arrays: other ratings keep the damaged
+    # upload from taking the live version's name.
+    other, _ = hold_out(base, seed=0)
+
+    with pytest.raises(UploadNotVerified, match="checksum mismatch"):
+        train_and_publish(other, CorruptingStore(store.root), ["popular"], seed=0, tracking_uri=None)
+
+    assert live_version(store, "popular") == good.artifact.version
+    assert list_versions(store, "popular") == [good.artifact.version]  # the damaged upload was removed
+    assert load_artifact(store, "popular").version == good.artifact.version
+
+
 def test_promote_and_rollback_move_the_pointer_and_remember_the_previous(store, artifacts):
-    v1, v2, v3 = (publish(store, a, i) for i, a in enumerate(artifacts))
+    v1, v2, v3 = (publish_at(store, a, i) for i, a in enumerate(artifacts))
     assert (read_pointer(store, "ease").version, read_pointer(store, "ease").previous) == (v3, v2)
 
     rollback(store, "ease")
@@ -76,7 +99,7 @@ def test_promote_and_rollback_move_the_pointer_and_remember_the_previous(store, 
 
 
 def test_clear_errors_for_unknown_models_and_versions(store, artifacts):
-    publish(store, artifacts[0], 0)
+    publish_at(store, artifacts[0], 0)
     with pytest.raises(ArtifactError, match="unknown model 'nope'"):
         promote(store, "nope", "v")
     with pytest.raises(ArtifactError, match=r"unknown model 'nope'.*models there: ease"):
@@ -88,8 +111,8 @@ def test_clear_errors_for_unknown_models_and_versions(store, artifacts):
 
 
 def test_promote_refuses_a_version_whose_files_were_damaged(store, artifacts):
-    v1 = publish(store, artifacts[0], 0)
-    v2 = publish(store, artifacts[1], 1)
+    v1 = publish_at(store, artifacts[0], 0)
+    v2 = publish_at(store, artifacts[1], 1)
     key = f"models/ease/{v1}/arrays.npz"
     data = store.read_bytes(key)
     store.write_bytes(key, data[:-1] + bytes([data[-1] ^ 0xFF]))
@@ -103,7 +126,7 @@ def test_prune_keeps_the_newest_and_never_the_live_or_previous(store, artifacts)
     versions = []
     for i, artifact in enumerate(many):
         artifact = replace(artifact, arrays={**artifact.arrays, "marker": np.array([i])})
-        versions.append(publish(store, artifact, i))
+        versions.append(publish_at(store, artifact, i))
     promote(store, "ease", versions[0])  # live: the oldest; previous: the newest
     assert prune(store, "ease", keep=2) == versions[1:3]
     assert list_versions(store, "ease") == [versions[0], *versions[3:]]

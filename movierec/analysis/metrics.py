@@ -1,0 +1,80 @@
+"""The metrics an experiment is read on, and each variant's numbers for them.
+
+All per user, the randomisation unit:
+
+* ``ctr`` -- clicks / impressions, a ratio metric with delta-method variance;
+* ``rating`` -- mean rating given (sum of ratings / number of ratings, ratio metric);
+* ``clicks_per_user`` -- clicks per exposed user (mean metric).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from scipy.stats import norm
+
+from movierec.analysis.data import VariantData
+from movierec.errors import ConfigError
+from movierec.events import Experiment
+from movierec.stats.statistics import ErrorCode, RatioStats, Stats
+
+METRICS: tuple[str, ...] = ("ctr", "rating", "clicks_per_user")
+METRIC_LABELS: Mapping[str, str] = {
+    "ctr": "CTR",
+    "rating": "mean rating",
+    "clicks_per_user": "clicks per user",
+}
+
+
+def metric_stats(data: VariantData, metric: str) -> Stats:
+    if metric == "ctr":
+        return data.ctr
+    if metric == "rating":
+        return data.rating
+    if metric == "clicks_per_user":
+        return data.clicks_per_user
+    raise ConfigError(f"unknown metric {metric!r}; known metrics: {', '.join(METRICS)}")
+
+
+def check_metrics(experiment: Experiment) -> None:
+    """ConfigError when ``experiment`` names a metric that is not one of METRICS."""
+    for metric in (experiment.primary_metric, *experiment.guardrails):
+        if metric not in METRICS:
+            raise ConfigError(
+                f"experiment {experiment.experiment_id!r} names metric {metric!r}; "
+                f"known metrics: {', '.join(METRICS)}"
+            )
+
+
+def value_of(stats: Stats) -> float | None:
+    """The metric's point estimate, None when it is undefined (no users / no denominator)."""
+    if stats.n == 0 or (isinstance(stats, RatioStats) and stats.d_sum == 0):
+        return None
+    return stats.mean
+
+
+def mean_ci(stats: Stats, alpha: float) -> tuple[float, float] | None:
+    """Normal CI of a per-variant mean or ratio: μ̂ ± z_{1−α/2} sqrt(s²/n) (None if degenerate)."""
+    if stats.error is not None:
+        return None
+    half = float(norm.ppf(1.0 - alpha / 2.0)) * math.sqrt(stats.variance / stats.n)
+    return (stats.mean - half, stats.mean + half)
+
+
+def explain(error: ErrorCode, metric: str, variant: str) -> str:
+    """A plain-words reason why ``metric`` of ``variant`` cannot be analysed."""
+    label = METRIC_LABELS.get(metric, metric)
+    if error is ErrorCode.NO_UNITS:
+        what = "ratings" if metric == "rating" else "impressions"
+        return f"{variant} has no {what} yet"
+    if error is ErrorCode.TOO_FEW_UNITS:
+        return f"{variant} has fewer than 2 users with {label} data"
+    if error is ErrorCode.ZERO_DENOMINATOR:
+        what = {"ctr": "impressions", "rating": "ratings"}.get(metric, "data")
+        return f"{variant} has no {what} yet"
+    if error is ErrorCode.ZERO_VARIANCE:
+        return f"{label} of {variant} has no variance yet (every user has the same value)"
+    if error is ErrorCode.ZERO_BASELINE:
+        return f"{label} of the control {variant} is 0, so a relative lift is undefined"
+    return f"{label} of {variant} cannot be analysed ({error.value})"
