@@ -23,7 +23,7 @@ from google.auth import exceptions as auth_exc
 from google.cloud import firestore
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from movierec.errors import BackendUnavailable
+from movierec.errors import BackendUnavailable, DataError
 from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.stores.validation import scan_time_field, validate_event_id, validate_limit
 
@@ -110,7 +110,7 @@ class FirestoreEventLog:
     def list_experiments(self) -> list[Experiment]:
         with self._guard("listing of experiments"):
             snapshots = list(self._client.collection("experiments").stream(**self._opts))
-        experiments = [Experiment.from_dict(s.to_dict()) for s in snapshots]
+        experiments = [Experiment.from_dict(_streamed(s)) for s in snapshots]
         return sorted(experiments, key=lambda e: e.experiment_id)
 
     # assignments
@@ -164,4 +164,12 @@ class FirestoreEventLog:
         if limit is not None:
             query = query.limit(limit)
         with self._guard(f"scan of {collection}"):
-            return [snapshot.to_dict() for snapshot in query.stream(**self._opts)]
+            return [_streamed(snapshot) for snapshot in query.stream(**self._opts)]
+
+
+def _streamed(snapshot: firestore.DocumentSnapshot) -> dict[str, Any]:
+    """The data of a snapshot a query streamed (``to_dict()`` is None only for a missing one)."""
+    data = snapshot.to_dict()
+    if data is None:
+        raise DataError(f"document {snapshot.reference.path} was streamed without data")
+    return data
