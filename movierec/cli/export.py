@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+from contextlib import closing
 
 from movierec.errors import BackendUnavailable
 from movierec.settings import Settings
@@ -17,25 +17,21 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.pipelines.export import export_events
     from movierec.stores.factory import make_stores, make_warehouse
 
-    events = make_stores(settings, os.environ).events
-    warehouse = make_warehouse(settings, os.environ)
+    events = make_stores(settings).events
     start = time.perf_counter()
-    try:
-        report = export_events(
-            events, warehouse, now=time.time(),
-            overlap_seconds=args.overlap_seconds, page_size=args.page_size,
-        )
-    except BackendUnavailable as exc:
-        print(
-            f"movierec export: a backend is unreachable, nothing was lost: {exc}\n"
-            "Run `movierec export` again once it is back; it resumes from the last stored page.",
-            file=sys.stderr,
-        )
-        return EXIT_UNAVAILABLE
-    finally:
-        close = getattr(warehouse, "close", None)
-        if close is not None:
-            close()
+    with closing(make_warehouse(settings)) as warehouse:
+        try:
+            report = export_events(
+                events, warehouse, now=time.time(),
+                overlap_seconds=args.overlap_seconds, page_size=args.page_size,
+            )
+        except BackendUnavailable as exc:
+            print(
+                f"movierec export: a backend is unreachable, nothing was lost: {exc}\n"
+                "Run `movierec export` again once it is back; it resumes from the last stored page.",
+                file=sys.stderr,
+            )
+            return EXIT_UNAVAILABLE
     elapsed = time.perf_counter() - start
     print(f"{'table':<12} {'scanned':>9} {'inserted':>9}  watermark (UTC)")
     for t in report.tables.values():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ report_log.setLevel(logging.INFO)
 def _warehouse(settings: Settings):
     from movierec.stores.factory import make_warehouse
 
-    return make_warehouse(settings, os.environ)
+    return make_warehouse(settings)
 
 
 def _choose(experiments: list, experiment_id: str | None):

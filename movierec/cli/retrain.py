@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 
 from movierec.cli.common import add_data_options, prepare
 from movierec.settings import Settings
@@ -31,7 +30,7 @@ def retrain(args: argparse.Namespace, settings: Settings) -> int:
         tracking_uri=None if args.no_mlflow else settings.tracking_uri,
         mlflow_artifacts=None if args.no_mlflow else (settings.home / "mlartifacts").resolve().as_uri(),
     )
-    stores = make_stores(settings, os.environ)
+    stores = make_stores(settings)
     source = feedback_source(_warehouse_or_none(settings), stores.events)
     result = run_retrain(prepare(args, settings), stores.artifacts, source, config, until=args.until)
     record = result.record
@@ -77,7 +76,7 @@ def _warehouse_or_none(settings: Settings):
     from movierec.stores.factory import make_warehouse
 
     try:
-        warehouse = make_warehouse(settings, os.environ)
+        warehouse = make_warehouse(settings)
         warehouse.ensure_schema()
         return warehouse
     except MovierecError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from movierec.cli.common import add_data_options, prepare, progress
@@ -20,7 +19,7 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     prepared = prepare(args, settings)
     if args.hold_out:
         prepared, _ = hold_out(prepared, args.seed)
-    store = make_stores(settings, os.environ).artifacts
+    store = make_stores(settings).artifacts
     start = time.perf_counter()
     with progress(len(models), "train") as bar:
         published = train_and_publish(
