@@ -6,14 +6,22 @@ import argparse
 import sys
 import time
 from contextlib import closing
+from dataclasses import dataclass
 
+from movierec.cli.common import command
 from movierec.errors import BackendUnavailable
 from movierec.settings import Settings
 
 EXIT_UNAVAILABLE = 3
 
 
-def export(args: argparse.Namespace, settings: Settings) -> int:
+@dataclass(frozen=True)
+class ExportOptions:
+    page_size: int = 1000
+    overlap_seconds: float = 300.0
+
+
+def run_export(options: ExportOptions, settings: Settings) -> int:
     from movierec.pipelines.export import export_events
     from movierec.stores.factory import make_stores, make_warehouse
 
@@ -23,7 +31,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             report = export_events(
                 events, warehouse, now=time.time(),
-                overlap_seconds=args.overlap_seconds, page_size=args.page_size,
+                overlap_seconds=options.overlap_seconds, page_size=options.page_size,
             )
         except BackendUnavailable as exc:
             print(
@@ -43,7 +51,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="copy new events from the event log to the warehouse")
-    p.add_argument("--page-size", type=int, default=1000, help="rows read and loaded per batch")
-    p.add_argument("--overlap-seconds", type=float, default=300.0,
+    p.add_argument("--page-size", type=int, default=ExportOptions.page_size, help="rows read and loaded per batch")
+    p.add_argument("--overlap-seconds", type=float, default=ExportOptions.overlap_seconds,
                    help="re-read this much before the watermark, to catch late writes")
-    p.set_defaults(func=export)
+    p.set_defaults(func=command(run_export, ExportOptions))
