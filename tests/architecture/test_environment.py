@@ -13,12 +13,19 @@ def environment_reads(source: str) -> list[int]:
     """Line numbers of ``os.environ``/``os.getenv``/... and of ``from os import environ``."""
     lines = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT_NAMES:
-            if isinstance(node.value, ast.Name) and node.value.id == "os":
-                lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module == "os":
-            if any(alias.name in ENVIRONMENT_NAMES for alias in node.names):
-                lines.append(node.lineno)
+        reads_os_attribute = (
+            isinstance(node, ast.Attribute)
+            and node.attr in ENVIRONMENT_NAMES
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        )
+        imports_from_os = (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in ENVIRONMENT_NAMES for alias in node.names)
+        )
+        if reads_os_attribute or imports_from_os:
+            lines.append(node.lineno)
     return sorted(lines)
 
 
