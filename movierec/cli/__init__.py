@@ -12,9 +12,10 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
+from movierec import __version__
 from movierec.cli.common import options_from
 from movierec.errors import MovierecError
 from movierec.settings import Settings
@@ -35,18 +36,43 @@ COMMANDS = (
 OptionsT = TypeVar("OptionsT")
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: imports the model code only when asked, to keep other commands fast."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_line())
+        parser.exit()
+
+
+def version_line() -> str:
+    """The package version and the code version that manifests of new models record."""
+    from movierec.models.artifact import CODE_VERSION
+
+    return f"movierec {__version__} (code {CODE_VERSION})"
+
+
 def build_parser(prog: str = "movierec") -> argparse.ArgumentParser:
+    return _parser_and_commands(prog)[0]
+
+
+def _parser_and_commands(prog: str) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog=prog, description="A movie recommender, A/B-tested on live traffic.")
+    parser.add_argument("--version", action=_VersionAction, help="print the package and code versions")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
-    return parser
+    return parser, sub
 
 
 def parse_options(command: str, options: type[OptionsT], argv: Sequence[str], prog: str = "movierec") -> OptionsT:
-    """The ``options`` that `movierec COMMAND ARGV...` would run with (exits 2 on bad arguments)."""
-    return options_from(options, build_parser(prog).parse_args([command, *argv]))
+    """The ``options`` that `movierec COMMAND ARGV...` would run with (exits 2 on bad arguments,
+    with the usage of ``prog COMMAND``)."""
+    commands = _parser_and_commands(prog)[1]
+    return options_from(options, commands.choices[command].parse_args(argv))
 
 
 def reporting_errors(run: Callable[[], int], prog: str = "movierec") -> int:
@@ -60,7 +86,8 @@ def reporting_errors(run: Callable[[], int], prog: str = "movierec") -> int:
         return 130
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run `movierec ARGV...` with Settings read from ``env`` (default: the process environment)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:  # whoever embeds main() may have set logging up
@@ -71,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_libraries()
 
     def run() -> int:
-        settings = Settings.from_env()
+        settings = Settings.from_env(env)
         if getattr(args, "dataset", "") is None:
             args.dataset = settings.dataset
         if getattr(args, "seed", 0) is None:
