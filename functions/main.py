@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # deploy-from-sour
 
 from movierec.serving import http
 from movierec.serving.app import ServingApp, build_app
+from movierec.settings import Settings
 
 _app: ServingApp | None = None
 _lock = threading.Lock()
@@ -35,7 +36,7 @@ def app() -> ServingApp:
     if _app is None:
         with _lock:
             if _app is None:
-                _app = build_app(os.environ)
+                _app = build_app(Settings.from_env())
     return _app
 
 

@@ -1,7 +1,8 @@
 """Typed settings, read from the environment once at an entry point and passed down.
 
-Library code never reads ``os.environ``; ``Settings.from_env`` is called by the CLI,
-the functions' entry module and the jobs' entry module only.
+This is the one module of the package that reads ``os.environ`` (a test checks it):
+``Settings.from_env`` is called by the CLI, the functions' entry module and the jobs'
+entry module only, and ``child_environment`` gives a child process its environment.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class Settings:
     artifact_bucket: str | None = None
     firestore_database: str = "(default)"
     bigquery_dataset: str = "movierec"
+    # Local stand-ins of Google Cloud (tests, demos): host:port or a URL; None in production
+    storage_emulator_host: str | None = None
+    firestore_emulator_host: str | None = None
+    bigquery_emulator_host: str | None = None
     # Serving
     token_secret: str = field(default="dev-only-secret", repr=False)
     default_model: str = "svd"
@@ -80,6 +85,9 @@ class Settings:
             artifact_bucket=env.get("MOVIEREC_ARTIFACT_BUCKET") or None,
             firestore_database=env.get("MOVIEREC_FIRESTORE_DATABASE", "(default)"),
             bigquery_dataset=env.get("MOVIEREC_BQ_DATASET", "movierec"),
+            storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
+            firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,
+            bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,
             token_secret=env.get("MOVIEREC_TOKEN_SECRET", "dev-only-secret"),
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
@@ -101,6 +109,15 @@ class Settings:
             if settings.token_secret == "dev-only-secret":
                 raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
         return settings
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment plus ``extra``, for a child that reads its own Settings.
+
+    The child (``movierec serve``'s server) needs more than the settings: PATH, the
+    credentials of Google's libraries, the interpreter's own variables.
+    """
+    return {**os.environ, **extra}
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -4,35 +4,50 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
+from movierec.cli.common import command
 from movierec.errors import ConfigError
 from movierec.settings import Settings
 
+EXIT_DRIFT = 1
 
-def drift(args: argparse.Namespace, settings: Settings) -> int:
+
+@dataclass(frozen=True)
+class DriftOptions:
+    reference_days: float = 7.0
+    current_days: float = 7.0
+    html: str | None = None
+    popularity_model: str = "popular"  # '': popularity of the reference window
+    now: float | None = None  # epoch seconds, for replays and tests
+    json: bool = False
+
+
+def run_drift(options: DriftOptions, settings: Settings) -> int:
+    """The drift report; ``EXIT_DRIFT`` when a drift test fails (after alerting)."""
     from movierec.reporting.alerting import Alerter
     from movierec.reporting.drift import run_drift_report
     from movierec.stores.factory import make_stores, make_warehouse
 
-    if args.reference_days <= 0 or args.current_days <= 0:
+    if options.reference_days <= 0 or options.current_days <= 0:
         raise ConfigError("--reference-days and --current-days must be positive")
     stores = make_stores(settings)
     # The warehouse remembers the alerts sent, so a lasting drift alerts once per cool-down.
-    alerter = Alerter(make_warehouse(settings, os.environ), settings.alert_webhook_url)
-    report, key, alert = run_drift_report(
-        stores.events,
-        stores.artifacts,
-        alerter,
-        now=time.time() if args.now is None else args.now,
-        reference_days=args.reference_days,
-        current_days=args.current_days,
-        popularity_model=args.popularity_model or None,
-    )
-    if args.html:
-        Path(args.html).write_text(report.html, encoding="utf-8")
+    with closing(make_warehouse(settings)) as warehouse:
+        report, key, alert = run_drift_report(
+            stores.events,
+            stores.artifacts,
+            Alerter(warehouse, settings.alert_webhook_url),
+            now=time.time() if options.now is None else options.now,
+            reference_days=options.reference_days,
+            current_days=options.current_days,
+            popularity_model=options.popularity_model or None,
+        )
+    if options.html:
+        Path(options.html).write_text(report.html, encoding="utf-8")
     summary = {
         "drifted": report.drifted,
         "report": f"{stores.artifacts.describe()}/{key}",
@@ -42,7 +57,7 @@ def drift(args: argparse.Namespace, settings: Settings) -> int:
             for c in report.checks
         ],
     }
-    if args.json:
+    if options.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"drift: {'DRIFT' if report.drifted else 'none'}   report: {summary['report']}")
@@ -50,16 +65,16 @@ def drift(args: argparse.Namespace, settings: Settings) -> int:
             print(f"alert [{alert.outcome}]: {alert.alert.message}")
         for c in report.checks:
             print(f"  {c.status:<17} {c.name:<30} {c.detail}")
-    return 1 if report.drifted else 0
+    return EXIT_DRIFT if report.drifted else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("drift", help="recommendation drift report (exit status 1 when a drift test fails)")
-    p.add_argument("--reference-days", type=float, default=7.0, help="length of the reference window (default 7)")
-    p.add_argument("--current-days", type=float, default=7.0, help="length of the current window, ending now (default 7)")
+    p.add_argument("--reference-days", type=float, default=DriftOptions.reference_days, help="length of the reference window (default 7)")
+    p.add_argument("--current-days", type=float, default=DriftOptions.current_days, help="length of the current window, ending now (default 7)")
     p.add_argument("--html", default=None, help="also write the HTML report to this file")
-    p.add_argument("--popularity-model", default="popular",
+    p.add_argument("--popularity-model", default=DriftOptions.popularity_model,
                    help="model whose live artifact gives item popularity; '' to use the reference window")
-    p.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)  # epoch seconds, for replays/tests
+    p.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
-    p.set_defaults(func=drift)
+    p.set_defaults(func=command(run_drift, DriftOptions))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from movierec.cli.common import add_data_options, prepare, progress
+from movierec.cli.common import add_data_options, advance, prepare, progress
 from movierec.settings import Settings
 
 
@@ -23,7 +23,7 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             k=args.k,
             trainer_for=lambda name: make_trainer(name, seed=args.seed, tuning_trials=args.trials),
-            on_step=lambda step: (bar.set_postfix_str(step), bar.update()),
+            on_step=lambda step: advance(bar, step),
         )
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 from movierec.settings import Settings
@@ -13,7 +12,7 @@ from movierec.settings import Settings
 def _stores(settings: Settings):
     from movierec.stores.factory import make_stores
 
-    return make_stores(settings, os.environ)
+    return make_stores(settings)
 
 
 def create(args: argparse.Namespace, settings: Settings) -> int:

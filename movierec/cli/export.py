@@ -3,39 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+from contextlib import closing
+from dataclasses import dataclass
 
+from movierec.cli.common import command
 from movierec.errors import BackendUnavailable
 from movierec.settings import Settings
 
 EXIT_UNAVAILABLE = 3
 
 
-def export(args: argparse.Namespace, settings: Settings) -> int:
+@dataclass(frozen=True)
+class ExportOptions:
+    page_size: int = 1000
+    overlap_seconds: float = 300.0
+
+
+def run_export(options: ExportOptions, settings: Settings) -> int:
     from movierec.pipelines.export import export_events
     from movierec.stores.factory import make_stores, make_warehouse
 
-    events = make_stores(settings, os.environ).events
-    warehouse = make_warehouse(settings, os.environ)
+    events = make_stores(settings).events
     start = time.perf_counter()
-    try:
-        report = export_events(
-            events, warehouse, now=time.time(),
-            overlap_seconds=args.overlap_seconds, page_size=args.page_size,
-        )
-    except BackendUnavailable as exc:
-        print(
-            f"movierec export: a backend is unreachable, nothing was lost: {exc}\n"
-            "Run `movierec export` again once it is back; it resumes from the last stored page.",
-            file=sys.stderr,
-        )
-        return EXIT_UNAVAILABLE
-    finally:
-        close = getattr(warehouse, "close", None)
-        if close is not None:
-            close()
+    with closing(make_warehouse(settings)) as warehouse:
+        try:
+            report = export_events(
+                events, warehouse, now=time.time(),
+                overlap_seconds=options.overlap_seconds, page_size=options.page_size,
+            )
+        except BackendUnavailable as exc:
+            print(
+                f"movierec export: a backend is unreachable, nothing was lost: {exc}\n"
+                "Run `movierec export` again once it is back; it resumes from the last stored page.",
+                file=sys.stderr,
+            )
+            return EXIT_UNAVAILABLE
     elapsed = time.perf_counter() - start
     print(f"{'table':<12} {'scanned':>9} {'inserted':>9}  watermark (UTC)")
     for t in report.tables.values():
@@ -47,7 +51,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="copy new events from the event log to the warehouse")
-    p.add_argument("--page-size", type=int, default=1000, help="rows read and loaded per batch")
-    p.add_argument("--overlap-seconds", type=float, default=300.0,
+    p.add_argument("--page-size", type=int, default=ExportOptions.page_size, help="rows read and loaded per batch")
+    p.add_argument("--overlap-seconds", type=float, default=ExportOptions.overlap_seconds,
                    help="re-read this much before the watermark, to catch late writes")
-    p.set_defaults(func=export)
+    p.set_defaults(func=command(run_export, ExportOptions))

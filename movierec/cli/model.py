@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from movierec.settings import Settings
 
@@ -12,7 +11,7 @@ from movierec.settings import Settings
 def _store(settings: Settings):
     from movierec.stores.factory import make_stores
 
-    return make_stores(settings, os.environ).artifacts
+    return make_stores(settings).artifacts
 
 
 def list_models(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,22 +15,51 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
+from movierec.cli.common import command
 from movierec.errors import ConfigError, DataError
 from movierec.settings import Settings
+from movierec.stats.multiple import Method
 
 # The ab_report lines feed a log-based metric: keep them whatever the CLI's log level.
 report_log = logging.getLogger("movierec.ab_report")
 report_log.setLevel(logging.INFO)
 
 
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What `report` and `alerts check` share: which experiment, how to test, when to alert."""
+
+    experiment: str | None = None  # the running one, else the latest
+    alpha: float = 0.05
+    mde: float = 0.05
+    correction: Method = "holm"
+    expected_users: float | None = None  # None: DEFAULT_TUNING_PARAMETER
+    json: bool = False
+    ctr_floor: float | None = None
+    min_impressions: int = 200
+    cooldown_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class ReportOptions(AnalysisOptions):
+    html: str | None = None
+    alerts: bool | None = None  # None: alert exactly when a webhook is configured
+
+
+@dataclass(frozen=True)
+class AlertsCheckOptions(AnalysisOptions):
+    dry_run: bool = False
+
+
 def _warehouse(settings: Settings):
     from movierec.stores.factory import make_warehouse
 
-    return make_warehouse(settings, os.environ)
+    return closing(make_warehouse(settings))
 
 
 def _choose(experiments: list, experiment_id: str | None):
@@ -53,15 +82,14 @@ def _choose(experiments: list, experiment_id: str | None):
     return max(running or experiments, key=lambda e: e.started_at)
 
 
-def _analysed(args: argparse.Namespace, settings: Settings):
+def _analysed(options: AnalysisOptions, warehouse):
     from movierec.analysis.config import AnalysisConfig
     from movierec.analysis.queries import list_experiments, load_experiment_data
     from movierec.analysis.readout import analyse
     from movierec.stats.sequential import DEFAULT_TUNING_PARAMETER
 
-    warehouse = _warehouse(settings)
     warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
-    experiment = _choose(list_experiments(warehouse), args.experiment)
+    experiment = _choose(list_experiments(warehouse), options.experiment)
     data = load_experiment_data(warehouse, experiment.experiment_id)
     if not any(v.users or v.impressions for v in data.variants.values()):
         raise DataError(
@@ -69,26 +97,21 @@ def _analysed(args: argparse.Namespace, settings: Settings):
             "(no assignments or impressions); run `movierec export` once traffic has arrived"
         )
     config = AnalysisConfig(
-        alpha=args.alpha,
-        mde=args.mde,
-        correction=args.correction,
+        alpha=options.alpha,
+        mde=options.mde,
+        correction=options.correction,
         tuning_parameter=(
-            DEFAULT_TUNING_PARAMETER if args.expected_users is None else args.expected_users
+            DEFAULT_TUNING_PARAMETER if options.expected_users is None else options.expected_users
         ),
     )
-    return warehouse, experiment, data, analyse(experiment, data, config)
+    return experiment, data, analyse(experiment, data, config)
 
 
-def _alert_config(args: argparse.Namespace):
-    from movierec.reporting.ctr_alerts import AlertConfig
+def _dispatch(options: AnalysisOptions, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
+    from movierec.reporting.ctr_alerts import AlertConfig, check_ctr_alerts, dispatch_alerts
 
-    return AlertConfig(ctr_floor=args.ctr_floor, min_impressions=args.min_impressions)
-
-
-def _dispatch(args, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
-    from movierec.reporting.ctr_alerts import check_ctr_alerts, dispatch_alerts
-
-    alerts = check_ctr_alerts(report, data, experiment, _alert_config(args))
+    config = AlertConfig(ctr_floor=options.ctr_floor, min_impressions=options.min_impressions)
+    alerts = check_ctr_alerts(report, data, experiment, config)
     if dry_run:
         return [(a, "dry-run") for a in alerts]
     sent = dispatch_alerts(
@@ -96,33 +119,34 @@ def _dispatch(args, settings, warehouse, experiment, data, report, *, dry_run: b
         warehouse,
         settings.alert_webhook_url,
         now=time.time(),
-        cooldown_seconds=args.cooldown_hours * 3600.0,
+        cooldown_seconds=options.cooldown_hours * 3600.0,
     )
     return [(d.alert, d.outcome) for d in sent]
 
 
-def report(args: argparse.Namespace, settings: Settings) -> int:
+def run_report(options: ReportOptions, settings: Settings) -> int:
     from movierec.reporting.report import log_fields, render_html, render_text
 
-    warehouse, experiment, data, result = _analysed(args, settings)
-    for record in log_fields(result):
-        report_log.info(
-            "ab_report %s/%s ctr=%s",
-            record["experiment_id"],
-            record["variant"],
-            record.get("ctr"),
-            extra=record,
-        )
-    if args.html:
-        path = Path(args.html)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render_html(result, data), encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write the HTML report to {path}: {exc}") from exc
-    alerts_on = args.alerts if args.alerts is not None else bool(settings.alert_webhook_url)
-    outcomes = _dispatch(args, settings, warehouse, experiment, data, result) if alerts_on else []
-    if args.json:
+    alerts_on = options.alerts if options.alerts is not None else bool(settings.alert_webhook_url)
+    with _warehouse(settings) as warehouse:
+        experiment, data, result = _analysed(options, warehouse)
+        for record in log_fields(result):
+            report_log.info(
+                "ab_report %s/%s ctr=%s",
+                record["experiment_id"],
+                record["variant"],
+                record.get("ctr"),
+                extra=record,
+            )
+        if options.html:
+            path = Path(options.html)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(render_html(result, data), encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"cannot write the HTML report to {path}: {exc}") from exc
+        outcomes = _dispatch(options, settings, warehouse, experiment, data, result) if alerts_on else []
+    if options.json:
         body = result.to_dict()
         if alerts_on:
             body["alerts"] = [_alert_dict(a, outcome) for a, outcome in outcomes]
@@ -131,8 +155,8 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         print(render_text(result), end="")
         for alert, outcome in outcomes:
             print(f"alert [{outcome}]: {alert.message}")
-        if args.html:
-            print(f"HTML report written to {args.html}")
+        if options.html:
+            print(f"HTML report written to {options.html}")
     return 0
 
 
@@ -147,10 +171,11 @@ def _alert_dict(alert, outcome: str) -> dict:
     }
 
 
-def alerts_check(args: argparse.Namespace, settings: Settings) -> int:
-    warehouse, experiment, data, result = _analysed(args, settings)
-    outcomes = _dispatch(args, settings, warehouse, experiment, data, result, dry_run=args.dry_run)
-    if args.json:
+def run_alerts_check(options: AlertsCheckOptions, settings: Settings) -> int:
+    with _warehouse(settings) as warehouse:
+        experiment, data, result = _analysed(options, warehouse)
+        outcomes = _dispatch(options, settings, warehouse, experiment, data, result, dry_run=options.dry_run)
+    if options.json:
         print(json.dumps([_alert_dict(a, o) for a, o in outcomes], indent=2))
     elif not outcomes:
         print(f"no alert condition holds for experiment {experiment.experiment_id}")
@@ -172,9 +197,9 @@ def _positive_float(text: str) -> float:
 
 def _add_experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiment", default=None, help="experiment id (default: the running one, else the latest)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    p.add_argument("--mde", type=float, default=0.05, help="relative minimum detectable effect for the sample size (default 0.05)")
-    p.add_argument("--correction", choices=["holm", "bh"], default="holm", help="multiple-comparison adjustment")
+    p.add_argument("--alpha", type=float, default=AnalysisOptions.alpha, help="significance level (default 0.05)")
+    p.add_argument("--mde", type=float, default=AnalysisOptions.mde, help="relative minimum detectable effect for the sample size (default 0.05)")
+    p.add_argument("--correction", choices=["holm", "bh"], default=AnalysisOptions.correction, help="multiple-comparison adjustment")
     p.add_argument(
         "--expected-users",
         type=float,
@@ -187,8 +212,8 @@ def _add_experiment_options(p: argparse.ArgumentParser) -> None:
 
 def _add_alert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ctr-floor", type=float, default=None, help="alert when a variant's CTR falls below this (e.g. 0.02)")
-    p.add_argument("--min-impressions", type=int, default=200, help="impressions needed before the floor is checked")
-    p.add_argument("--cooldown-hours", type=_positive_float, default=24.0, help="do not repeat an alert within this time (default 24)")
+    p.add_argument("--min-impressions", type=int, default=AnalysisOptions.min_impressions, help="impressions needed before the floor is checked")
+    p.add_argument("--cooldown-hours", type=_positive_float, default=AnalysisOptions.cooldown_hours, help="do not repeat an alert within this time (default 24)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -202,11 +227,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check and send CTR alerts (default: when MOVIEREC_ALERT_WEBHOOK_URL is set)",
     )
     _add_alert_options(p)
-    p.set_defaults(func=report)
+    p.set_defaults(func=command(run_report, ReportOptions))
 
     group = sub.add_parser("alerts", help="CTR alerting").add_subparsers(dest="alerts_command", required=True)
     p = group.add_parser("check", help="check the alert conditions and send the ones not in their cool-down")
     _add_experiment_options(p)
     _add_alert_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the alerts that hold, send nothing")
-    p.set_defaults(func=alerts_check)
+    p.set_defaults(func=command(run_alerts_check, AlertsCheckOptions))

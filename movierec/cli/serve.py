@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from movierec.errors import ConfigError
-from movierec.settings import Settings
+from movierec.settings import Settings, child_environment
 
 FUNCTIONS_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "main.py"
 
@@ -18,7 +18,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"{FUNCTIONS_SOURCE} not found: `movierec serve` runs from a checkout of the repository")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.public:
         raise ConfigError(f"refusing to bind {args.host}; pass --public to listen beyond loopback")
-    env = {**os.environ, "THREADS": str(args.threads), "WORKERS": str(args.workers)}
+    # The server reads its own Settings from this environment (functions/main.py).
+    env = child_environment({"THREADS": str(args.threads), "WORKERS": str(args.workers)})
     print(f"serving {settings.backend} backend on http://{args.host}:{args.port} "
           f"(/recommend, /feedback, /healthz) with {args.workers} worker(s) x {args.threads} threads", flush=True)
     # exec: the server keeps this process id, so whoever started it can stop it by PID.

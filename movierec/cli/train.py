@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
+from dataclasses import dataclass
 
-from movierec.cli.common import add_data_options, prepare, progress
+from movierec.cli.common import DataOptions, add_data_options, advance, command, prepare, progress
 from movierec.settings import Settings
 
 
-def train(args: argparse.Namespace, settings: Settings) -> int:
+@dataclass(frozen=True)
+class TrainOptions(DataOptions):
+    models: str = "svd,ease,popular"
+    trials: int = 20
+    no_mlflow: bool = False
+    hold_out: bool = False
+
+
+def run_train(options: TrainOptions, settings: Settings) -> int:
     from movierec.evaluation.protocols import ModelResult, format_table
     from movierec.pipelines.train import hold_out, train_and_publish
     from movierec.selection.registry import parse_model_list
     from movierec.stores.factory import make_stores
 
-    models = parse_model_list(args.models)
-    prepared = prepare(args, settings)
-    if args.hold_out:
-        prepared, _ = hold_out(prepared, args.seed)
-    store = make_stores(settings, os.environ).artifacts
+    seed = options.seed_in(settings)
+    models = parse_model_list(options.models)
+    prepared = prepare(options, settings)
+    if options.hold_out:
+        prepared, _ = hold_out(prepared, seed)
+    store = make_stores(settings).artifacts
     start = time.perf_counter()
     with progress(len(models), "train") as bar:
         published = train_and_publish(
             prepared,
             store,
             models,
-            seed=args.seed,
-            tracking_uri=None if args.no_mlflow else settings.tracking_uri,
+            seed=seed,
+            tracking_uri=None if options.no_mlflow else settings.tracking_uri,
             mlflow_artifacts=(settings.home / "mlartifacts").resolve().as_uri(),
-            tuning_trials=args.trials,
-            on_step=lambda step: (bar.set_postfix_str(step), bar.update()),
+            tuning_trials=options.trials,
+            on_step=lambda step: advance(bar, step),
         )
     elapsed = time.perf_counter() - start
     rows = [
@@ -44,12 +53,12 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
         )
         for p in published
     ]
-    print(f"holdout (ms75 split of {args.dataset}, k=10); fit s = refit on all data")
+    print(f"holdout (ms75 split of {options.dataset_in(settings)}, k=10); fit s = refit on all data")
     print(format_table(rows))
     for p in published:
         state = "live" if p.promoted else "not promoted"
         print(f"{p.artifact.name} {p.artifact.version} ({state}) -> {store.describe()}/{p.key_prefix}")
-    if not args.no_mlflow:
+    if not options.no_mlflow:
         print(f"MLflow runs logged to {settings.tracking_uri}")
     print(f"trained {len(published)} models in {elapsed:.1f} s")
     return 0
@@ -58,12 +67,12 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train, evaluate and publish models A and B (and the popular fallback)")
     add_data_options(p)
-    p.add_argument("--models", default="svd,ease,popular")
-    p.add_argument("--trials", type=int, default=20, help="Optuna trials for tuned models")
+    p.add_argument("--models", default=TrainOptions.models)
+    p.add_argument("--trials", type=int, default=TrainOptions.trials, help="Optuna trials for tuned models")
     p.add_argument("--no-mlflow", action="store_true", help="skip experiment tracking")
     p.add_argument(
         "--hold-out",
         action="store_true",
         help="train on the ms75 training part only; the rest is what `movierec simulate` users like",
     )
-    p.set_defaults(func=train)
+    p.set_defaults(func=command(run_train, TrainOptions))

@@ -34,6 +34,8 @@ ARRAYS_FILE = "arrays.npz"
 MANIFEST_FILE = "manifest.json"
 ITEMS_FILE = "items.json"
 LIVE_POINTER = "LIVE"
+# The code a manifest says wrote it; `movierec --version` prints it beside the package's.
+CODE_VERSION = __version__
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -109,7 +111,7 @@ def build_manifest(artifact: ModelArtifact, npz_bytes: bytes, created_at: dateti
         "data_fingerprint": artifact.data_fingerprint,
         "params": _jsonable(dict(artifact.params)),
         "metrics": _jsonable(dict(artifact.metrics)),
-        "code_version": __version__,
+        "code_version": CODE_VERSION,
         "arrays": {
             name: {"dtype": np.asarray(a).dtype.str, "shape": list(np.asarray(a).shape), "sha256": array_digests[name]}
             for name, a in sorted(artifact.arrays.items())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import flask
@@ -81,13 +81,13 @@ def build_service(config: ServingConfig, settings: Settings, stores: Stores) -> 
     return RecommendService(stores.events, models, config)
 
 
-def build_app(env: Mapping[str, str]) -> ServingApp:
-    settings = Settings.from_env(env)
+def build_app(settings: Settings) -> ServingApp:
+    """Everything an instance serves with, from the Settings its entry module read once."""
     # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
     configure_logging(settings.log_level, secrets=settings.secrets)
     config = serving_config(settings)  # before any backend is reached: a bad setting fails fast
     metrics = ServingMetrics.create()
-    stores = make_stores(settings, env)
+    stores = make_stores(settings)
     unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
     stores = replace(stores, events=MeteredEventLog(stores.events, metrics))
     service = build_service(config, settings, stores)

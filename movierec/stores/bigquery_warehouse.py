@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 import requests
@@ -58,6 +59,19 @@ class BigQueryWarehouse:
 
     def describe(self) -> str:
         return f"BigQuery dataset {self.dataset_id}"
+
+    def close(self) -> None:
+        # The client re-creates its HTTP sessions on the next call, so closing a client
+        # shared with the caller costs it nothing but a reconnect.
+        self._client.close()
+
+    def __enter__(self) -> BigQueryWarehouse:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:

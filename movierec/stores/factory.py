@@ -1,15 +1,25 @@
-"""Build the stores (and the warehouse) a process uses, once, from its Settings.
+"""Build the stores and the warehouse a process uses, once, from its Settings.
 
-``make_stores`` is called by the entry points (functions, jobs, CLI). It is the one
-place that creates Google Cloud clients, and the one library function that looks
-at environment variables, and only at the ``env`` mapping its caller passes.
+``make_stores`` and ``make_warehouse`` are called by the entry points (functions, jobs,
+CLI). This module is the one place that creates Google Cloud clients, and it reads
+nothing but the Settings it is given: the emulator hosts are Settings fields too.
+
+Emulators: a host in Settings always wins over the process environment. Storage and
+BigQuery get it as their ``api_endpoint``. The Firestore library has no endpoint
+option that speaks plain gRPC (``client_options`` opens a TLS channel, which the
+emulator refuses) and reads ``FIRESTORE_EMULATOR_HOST`` from the process environment
+in ``Client.__init__``; so the client is built and then given the host from Settings
+in ``_emulator_host``, the attribute the library keeps that reading in (see
+``_firestore_client``; tests/stores/test_factory.py runs it on the real emulator with
+the variable absent from the process environment). Without a host in Settings the
+libraries keep their own defaults; Settings read by ``from_env`` name the same hosts
+as the environment the libraries would read, so the two agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from typing import Any
 
 from movierec.errors import ConfigError
 from movierec.settings import Settings
@@ -18,7 +28,6 @@ from movierec.stores.ports import ArtifactStore, EventLog, Warehouse
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 FIRESTORE_EMULATOR_HOST = "FIRESTORE_EMULATOR_HOST"
 BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST"
-_NO_ENV: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -27,17 +36,15 @@ class Stores:
     events: EventLog
 
 
-def make_stores(settings: Settings, env: Mapping[str, str] = _NO_ENV) -> Stores:
+def make_stores(settings: Settings) -> Stores:
     """The stores of ``settings.backend``.
 
     ``local``: a folder (``settings.artifact_dir``) and a SQLite file (``settings.sqlite_path``).
 
     ``gcp``: the bucket ``settings.artifact_bucket`` and Firestore database
-    ``settings.firestore_database`` of ``settings.gcp_project``. Pass the process
-    environment as ``env`` (``make_stores(settings, os.environ)``): when it names
-    ``STORAGE_EMULATOR_HOST`` / ``FIRESTORE_EMULATOR_HOST`` the clients talk to those
-    emulators with anonymous credentials. The Firestore library reads its variable
-    from the process environment itself, so ``env`` must agree with it.
+    ``settings.firestore_database`` of ``settings.gcp_project``; on the emulators
+    (anonymous credentials) when ``settings.storage_emulator_host`` /
+    ``settings.firestore_emulator_host`` name them.
     """
     if settings.backend == "local":
         from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
@@ -47,99 +54,121 @@ def make_stores(settings: Settings, env: Mapping[str, str] = _NO_ENV) -> Stores:
             events=SQLiteEventLog(settings.sqlite_path),
         )
     if settings.backend == "gcp":
-        return _make_gcp_stores(settings, env)
+        return _make_gcp_stores(settings)
     raise ConfigError(f"unknown backend {settings.backend!r}; expected 'local' or 'gcp'")
 
 
-def _make_gcp_stores(settings: Settings, env: Mapping[str, str]) -> Stores:
-    # Imported here so that the local backend never pays for the Google clients.
-    from google.auth.credentials import AnonymousCredentials
-    from google.auth.exceptions import DefaultCredentialsError
-    from google.cloud import firestore, storage
-
-    from movierec.stores.firestore import FirestoreEventLog
-    from movierec.stores.gcs import GCSArtifactStore
-
-    if not settings.gcp_project:
-        raise ConfigError("the gcp backend needs a project: set GOOGLE_CLOUD_PROJECT")
-    if not settings.artifact_bucket:
-        raise ConfigError("the gcp backend needs a bucket: set MOVIEREC_ARTIFACT_BUCKET")
-
-    storage_host = env.get(STORAGE_EMULATOR_HOST)
-    firestore_host = env.get(FIRESTORE_EMULATOR_HOST)
-    try:
-        if storage_host:
-            gcs_client = storage.Client(
-                project=settings.gcp_project,
-                credentials=AnonymousCredentials(),
-                client_options={"api_endpoint": _http_url(storage_host)},
-            )
-        else:
-            gcs_client = storage.Client(project=settings.gcp_project)
-        fs_client = firestore.Client(
-            project=settings.gcp_project,
-            database=settings.firestore_database,
-            credentials=AnonymousCredentials() if firestore_host else None,
-        )
-    except DefaultCredentialsError as exc:
-        raise _no_credentials(exc, STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST) from exc
-    return Stores(
-        artifacts=GCSArtifactStore(gcs_client, settings.artifact_bucket),
-        events=FirestoreEventLog(fs_client),
-    )
-
-
-def make_warehouse(settings: Settings, env: Mapping[str, str] = _NO_ENV) -> Warehouse:
-    """The warehouse of ``settings.backend``.
+def make_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse of ``settings.backend``; the caller closes it (``contextlib.closing``).
 
     ``local``: the DuckDB file ``settings.duckdb_path``.
 
-    ``gcp``: the BigQuery dataset ``settings.bigquery_dataset`` of ``settings.gcp_project``.
-    When ``env`` names ``BIGQUERY_EMULATOR_HOST`` (the emulator's REST port) the client
-    talks to that emulator with anonymous credentials.
+    ``gcp``: the BigQuery dataset ``settings.bigquery_dataset`` of ``settings.gcp_project``;
+    on the emulator (its REST port, anonymous credentials) when
+    ``settings.bigquery_emulator_host`` names it.
     """
     if settings.backend == "local":
         from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 
         return DuckDBWarehouse(settings.duckdb_path)
     if settings.backend == "gcp":
-        return _make_bigquery(settings, env)
+        from movierec.stores.bigquery_warehouse import BigQueryWarehouse
+
+        _require_project(settings)
+        return BigQueryWarehouse(_bigquery_client(settings), settings.bigquery_dataset)
     raise ConfigError(f"unknown backend {settings.backend!r}; expected 'local' or 'gcp'")
 
 
-def _make_bigquery(settings: Settings, env: Mapping[str, str]) -> Warehouse:
+def _make_gcp_stores(settings: Settings) -> Stores:
+    # Imported here so that the local backend never pays for the Google clients.
+    from movierec.stores.firestore import FirestoreEventLog
+    from movierec.stores.gcs import GCSArtifactStore
+
+    _require_project(settings)
+    if not settings.artifact_bucket:
+        raise ConfigError("the gcp backend needs a bucket: set MOVIEREC_ARTIFACT_BUCKET")
+    return Stores(
+        artifacts=GCSArtifactStore(_storage_client(settings), settings.artifact_bucket),
+        events=FirestoreEventLog(_firestore_client(settings)),
+    )
+
+
+def _require_project(settings: Settings) -> None:
+    if not settings.gcp_project:
+        raise ConfigError("the gcp backend needs a project: set GOOGLE_CLOUD_PROJECT")
+
+
+def _storage_client(settings: Settings) -> Any:
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import storage
+
+    host = settings.storage_emulator_host
+    try:
+        if host:
+            return storage.Client(
+                project=settings.gcp_project,
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": _http_url(host)},
+            )
+        return storage.Client(project=settings.gcp_project)
+    except DefaultCredentialsError as exc:
+        raise _no_credentials(exc, STORAGE_EMULATOR_HOST) from exc
+
+
+def _firestore_client(settings: Settings) -> Any:
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import firestore
+
+    host = settings.firestore_emulator_host
+    try:
+        client = firestore.Client(
+            project=settings.gcp_project,
+            database=settings.firestore_database,
+            credentials=AnonymousCredentials() if host else None,
+        )
+    except DefaultCredentialsError as exc:
+        raise _no_credentials(exc, FIRESTORE_EMULATOR_HOST) from exc
+    if host:
+        # Read lazily, when the first call opens the channel: an insecure one to this
+        # host, with the emulator's "Bearer owner" metadata. See the module docstring.
+        client._emulator_host = _grpc_target(host)
+    return client
+
+
+def _bigquery_client(settings: Settings) -> Any:
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import bigquery
 
-    from movierec.stores.bigquery_warehouse import BigQueryWarehouse
-
-    if not settings.gcp_project:
-        raise ConfigError("the gcp backend needs a project: set GOOGLE_CLOUD_PROJECT")
-    host = env.get(BIGQUERY_EMULATOR_HOST)
+    host = settings.bigquery_emulator_host
     try:
         if host:
-            client = bigquery.Client(
+            return bigquery.Client(
                 project=settings.gcp_project,
                 credentials=AnonymousCredentials(),
                 client_options=ClientOptions(api_endpoint=_http_url(host)),
             )
-        else:
-            client = bigquery.Client(project=settings.gcp_project)
+        return bigquery.Client(project=settings.gcp_project)
     except DefaultCredentialsError as exc:
         raise _no_credentials(exc, BIGQUERY_EMULATOR_HOST) from exc
-    return BigQueryWarehouse(client, settings.bigquery_dataset)
 
 
-def _no_credentials(exc: Exception, *emulator_vars: str) -> ConfigError:
+def _no_credentials(exc: Exception, emulator_var: str) -> ConfigError:
     return ConfigError(
         "no Google Cloud credentials found: on Cloud Run attach a service account; "
         "on a workstation run `gcloud auth application-default login`, "
-        f"or set {'/'.join(emulator_vars)} for the emulators ({exc})"
+        f"or set {emulator_var} for the emulator ({exc})"
     )
 
 
 def _http_url(host: str) -> str:
     """Emulator hosts are written with or without a scheme (``127.0.0.1:9023``)."""
     return host if "://" in host else f"http://{host}"
+
+
+def _grpc_target(host: str) -> str:
+    """gRPC wants ``host:port``; accept the URL form the HTTP emulators use too."""
+    return host.split("://", 1)[-1].rstrip("/")

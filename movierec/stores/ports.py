@@ -100,3 +100,6 @@ class Warehouse(Protocol):
     def set_watermark(self, name: str, value: float) -> None: ...
 
     def describe(self) -> str: ...
+
+    def close(self) -> None:
+        """Release connections and file locks; idempotent. A later call opens them again."""

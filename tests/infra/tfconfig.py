@@ -28,6 +28,10 @@ _LOCAL_REF = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_]*)")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _LITERAL_KEY = re.compile(r"[{,\s]([A-Z][A-Z0-9_]+)\s*=")
 
+_EMULATORS = {
+    name: "local stand-ins for tests and demos; Cloud Run talks to Google Cloud itself"
+    for name in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")
+}
 # Settings.from_env names that the functions and jobs deliberately do NOT get from
 # Terraform, with the reason. A new setting must be added here or to the Terraform
 # environment: tests fail until someone decides.
@@ -41,6 +45,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MOVIEREC_MAX_BODY_BYTES": "the 64 KiB default fits every request of the API",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "the 60 s default is what serving wants",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
+    **_EMULATORS,
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_HOME": "set by the image (/tmp/movierec): scratch space of the job",
@@ -50,6 +55,7 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_MAX_BODY_BYTES": "serving only",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "serving only",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
+    **_EMULATORS,
 }
 # Optional settings: set by Terraform only when their variable is, so only their
 # presence in the wiring is checked.

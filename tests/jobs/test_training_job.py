@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from movierec.events import Impression
+from movierec.stores.local import SQLiteEventLog
 from training_job.main import main
+
+NOW = 1_790_000_000.0
 
 
 def test_unknown_job_prints_usage(capsys):
@@ -35,3 +41,35 @@ def test_job_logs_are_json_lines(monkeypatch, tmp_path, capfd):
     lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
     assert lines, "the job logged nothing"
     assert all("severity" in json.loads(line) for line in lines)
+
+
+def test_every_step_runs_with_the_settings_the_job_read_once(monkeypatch, tmp_path, capsys):
+    process_home, job_home = tmp_path / "process", tmp_path / "job"
+    # A step that read the process environment again would fail on this (gcp needs a project)
+    # or write into process_home.
+    monkeypatch.setenv("MOVIEREC_BACKEND", "gcp")
+    monkeypatch.setenv("MOVIEREC_HOME", str(process_home))
+    env = {"MOVIEREC_BACKEND": "local", "MOVIEREC_HOME": str(job_home)}
+
+    assert main(["daily"], env=env) == 2  # export ran, then the report found no experiment
+    assert "no experiment in the warehouse" in capsys.readouterr().err
+    assert (job_home / "warehouse.duckdb").exists()
+
+    events = SQLiteEventLog(job_home / "events.sqlite")
+    for request_id, days_ago in (("r1", 8), ("r2", 1)):  # one impression in each window
+        events.record_impression(Impression(request_id, NOW - days_ago * 86_400.0, 1, None, "default",
+                                            "svd", "v1", (1, 2, 3), (3.0, 2.0, 1.0), None, 1.0))
+    events.close()
+    assert main(["drift", "--now", str(NOW), "--popularity-model", ""], env=env) == 0
+    assert (job_home / "artifacts" / "reports" / "drift" / "2026-09-21.html").is_file()
+    assert not process_home.exists()
+
+
+def test_a_single_step_job_takes_its_command_options(tmp_path, capsys):
+    env = {"MOVIEREC_HOME": str(tmp_path)}
+    assert main(["drift", "--current-days", "0"], env=env) == 2
+    assert "--current-days must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # argparse, as `movierec export --bogus`
+        main(["export", "--bogus"], env=env)
+    assert exit_info.value.code == 2
+    assert "python -m training_job.main export" in capsys.readouterr().err

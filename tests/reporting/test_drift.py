@@ -18,12 +18,16 @@ import numpy as np
 import pytest
 
 from movierec.cli import main as cli_main
+from movierec.cli.drift import EXIT_DRIFT
 from movierec.events import Feedback, Impression
 from movierec.reporting.alerting import Alerter
 from movierec.reporting.drift import run_drift_report
 from movierec.reporting.drift_checks import Popularity, gini
 from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
+from tests.conftest import GCP_TEST_PROJECT, GCS_TEST_BUCKET
+from training_job.main import main as job_main
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0  # fixed: the windows are [NOW-14d, NOW-7d) and [NOW-7d, NOW)
@@ -201,3 +205,44 @@ def test_gini_known_answers():
 def test_popularity_ranks_ties_and_unknown_items():
     pop = Popularity(np.array([10, 20, 30, 40]), np.array([5.0, 9.0, 5.0, 1.0]), "t")
     assert pop.ranks(np.array([20, 10, 30, 40, 99])).tolist() == [1.0, 2.5, 2.5, 4.0, 5.0]
+
+
+def test_the_drift_job_succeeds_after_alerting_on_drift(tmp_path, ml_popularity, published, receiver):
+    scenario(tmp_path, ml_popularity, published, current_exponent=1.6)
+    env = {"MOVIEREC_HOME": str(tmp_path), "MOVIEREC_ALERT_WEBHOOK_URL": receiver.url}
+    assert job_main(["drift", "--now", str(NOW)], env=env) == 0  # drift is a finding, not a failure
+    assert [c["title"] for c in receiver.calls] == ["Recommendation drift"]
+    # The command says so by its exit status; the alert is not sent again within the cool-down.
+    assert cli_main(["drift", "--now", str(NOW + 60)], env=env) == EXIT_DRIFT
+    assert len(receiver.calls) == 1
+
+
+@pytest.mark.emulator
+def test_drift_on_the_gcp_backend_uses_the_emulators_named_in_the_settings(
+    tmp_path, firestore_emulator, storage_emulator, bigquery_emulator, bigquery_dataset, firestore_client,
+    gcs_bucket, monkeypatch, capsys
+):
+    for name in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)  # the settings alone say where
+    events = FirestoreEventLog(firestore_client)
+    for request_id, days_ago in (("r1", 8), ("r2", 1)):
+        events.record_impression(Impression(request_id, NOW - days_ago * DAY, 1, None, "default", "svd", "v1",
+                                            (1, 2, 3), (3.0, 2.0, 1.0), None, 1.0))
+    env = {
+        "MOVIEREC_BACKEND": "gcp",
+        "GOOGLE_CLOUD_PROJECT": GCP_TEST_PROJECT,
+        "MOVIEREC_ARTIFACT_BUCKET": GCS_TEST_BUCKET,
+        "MOVIEREC_TOKEN_SECRET": "emulator-secret",
+        "MOVIEREC_HOME": str(tmp_path),
+        "MOVIEREC_BQ_DATASET": bigquery_dataset.name,  # where the alerts record would go
+        **firestore_emulator.env(),
+        **storage_emulator.env(),
+        **bigquery_emulator.env(),
+    }
+    assert cli_main(["drift", "--now", str(NOW), "--popularity-model", "", "--json"], env=env) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {c["status"] for c in summary["checks"]} == {"insufficient_data"}  # read both impressions
+    assert summary["report"].startswith(f"gs://{GCS_TEST_BUCKET}/")
+    assert summary["report"].endswith("/reports/drift/2026-09-21.html")
+    saved = gcs_bucket.client.bucket(GCS_TEST_BUCKET).blob("reports/drift/2026-09-21.html").download_as_bytes()
+    assert "Recommendation drift" in saved.decode()

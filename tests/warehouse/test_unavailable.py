@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,32 @@ def test_bigquery_on_a_closed_port() -> None:
             call()
 
 
-def test_make_warehouse_uses_the_emulator_host(bigquery_emulator: Any) -> None:
-    settings = Settings(backend="gcp", gcp_project="movierec-test", bigquery_dataset="factory_ds")
-    host = bigquery_emulator.host_port  # without a scheme, as users often write it
-    warehouse = make_warehouse(settings, {"BIGQUERY_EMULATOR_HOST": host})
-    warehouse.ensure_schema()
-    assert warehouse.query("SELECT COUNT(*) AS n FROM impressions") == [{"n": 0}]
+def test_make_warehouse_uses_the_emulator_host_of_the_settings(
+    bigquery_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)  # the settings alone say where
+    settings = Settings(
+        backend="gcp", gcp_project="movierec-test", bigquery_dataset="factory_ds",
+        bigquery_emulator_host=bigquery_emulator.host_port,  # without a scheme, as users often write it
+    )
+    with closing(make_warehouse(settings)) as warehouse:
+        warehouse.ensure_schema()
+        assert warehouse.query("SELECT COUNT(*) AS n FROM impressions") == [{"n": 0}]
     assert isinstance(make_warehouse(Settings(home=Path("x"))), DuckDBWarehouse)
+
+
+def test_closing_the_duckdb_warehouse_lets_another_process_write(tmp_path: Path) -> None:
+    warehouse = make_warehouse(Settings(home=tmp_path))
+    warehouse.ensure_schema()
+    writer = [
+        sys.executable, "-c",
+        "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE t (x INT)')",
+        str(tmp_path / "warehouse.duckdb"),
+    ]
+    held = subprocess.run(writer, capture_output=True, text=True, check=False)
+    assert held.returncode != 0 and "lock" in held.stderr
+    warehouse.close()
+    assert subprocess.run(writer, capture_output=True, check=False).returncode == 0
 
 
 @pytest.fixture

@@ -42,6 +42,14 @@ def test_is_a_warehouse_and_names_itself(warehouse: Warehouse) -> None:
     assert warehouse.describe()
 
 
+def test_close_is_idempotent_and_the_next_call_opens_again(warehouse: Warehouse) -> None:
+    assert warehouse.insert_new("feedback", [feedback(1)]) == 1
+    warehouse.close()
+    warehouse.close()
+    assert warehouse.query("SELECT COUNT(*) AS n FROM feedback") == [{"n": 1}]
+    assert warehouse.insert_new("feedback", [feedback(2)]) == 1
+
+
 def test_ensure_schema_creates_every_table_and_is_idempotent(warehouse: Warehouse) -> None:
     warehouse.ensure_schema()  # the fixture already ran it once
     for name in TABLES:
