@@ -24,9 +24,9 @@ counts, NaN sums, mixing metric kinds) is a programming or data error and raises
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -112,13 +112,7 @@ class SampleMeanStats:
         return cls(n=int(x.size), sum=float(x.sum()), sum_squares=float(x @ x))
 
     def __add__(self, other: SampleMeanStats) -> SampleMeanStats:
-        if not isinstance(other, SampleMeanStats):
-            return NotImplemented
-        return SampleMeanStats(
-            n=self.n + other.n,
-            sum=self.sum + other.sum,
-            sum_squares=self.sum_squares + other.sum_squares,
-        )
+        return _add_fields(self, other) if isinstance(other, SampleMeanStats) else NotImplemented
 
     @property
     def mean(self) -> float:
@@ -201,16 +195,7 @@ class RatioStats:
         )
 
     def __add__(self, other: RatioStats) -> RatioStats:
-        if not isinstance(other, RatioStats):
-            return NotImplemented
-        return RatioStats(
-            n=self.n + other.n,
-            m_sum=self.m_sum + other.m_sum,
-            m_sum_squares=self.m_sum_squares + other.m_sum_squares,
-            d_sum=self.d_sum + other.d_sum,
-            d_sum_squares=self.d_sum_squares + other.d_sum_squares,
-            m_d_sum_of_products=self.m_d_sum_of_products + other.m_d_sum_of_products,
-        )
+        return _add_fields(self, other) if isinstance(other, RatioStats) else NotImplemented
 
     @property
     def numerator(self) -> SampleMeanStats:
@@ -263,3 +248,11 @@ def check_same_kind(control: Stats, treatment: Stats) -> None:
             "control and treatment must both be SampleMeanStats or both RatioStats, "
             f"got {type(control).__name__} and {type(treatment).__name__}"
         )
+
+
+_StatsT = TypeVar("_StatsT", SampleMeanStats, RatioStats)
+
+
+def _add_fields(a: _StatsT, b: _StatsT) -> _StatsT:
+    """Field-wise sum: sufficient statistics of disjoint user sets (e.g. two days) add up."""
+    return type(a)(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)})
