@@ -7,6 +7,7 @@ import pytest
 from movierec.data.registry import DATASETS, rating_scale_of
 from movierec.errors import ConfigError, DataError
 from movierec.serving.app import build_app
+from movierec.settings import Settings
 from tests.serving.test_handlers import click, recommend
 
 
@@ -21,7 +22,7 @@ def test_every_dataset_has_its_scale_and_an_unknown_one_has_none():
 
 def test_an_unknown_dataset_stops_start_up_instead_of_guessing_a_scale(local_env, home):
     with pytest.raises(ConfigError, match=r"MOVIEREC_DATASET: unknown MovieLens dataset 'ml-1b'"):
-        build_app({**local_env, "MOVIEREC_DATASET": "ml-1b"})
+        build_app(Settings.from_env({**local_env, "MOVIEREC_DATASET": "ml-1b"}))
     assert not (home / "events.sqlite").exists()  # refused before any backend was touched
 
 

@@ -7,11 +7,12 @@ import pytest
 from movierec.serving.app import build_app
 from movierec.serving.outcomes import FeedbackOutcome, Forbidden, InvalidFeedback, UnknownMovie
 from movierec.serving.service import FeedbackRequest, RecommendRequest, RecommendService
+from movierec.settings import Settings
 
 
 @pytest.fixture
 def service(local_env) -> RecommendService:
-    return build_app(local_env).service
+    return build_app(Settings.from_env(local_env)).service
 
 
 def click_on(rec: dict, **overrides) -> FeedbackRequest:
