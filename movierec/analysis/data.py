@@ -4,9 +4,16 @@ The aggregation SQL (one text for BigQuery and DuckDB) computes, for one experim
 per-user counts and then per-variant sums; these dataclasses carry the result. Users are
 the randomisation unit, so every metric is a per-user statistic:
 
-- ``ctr``: ratio metric, m = clicks of the user, d = impressions of the user;
+- ``ctr`` (list CTR): ratio metric, m = clicks of the user, d = lists served to the user;
+- ``item_ctr``: ratio metric, m = clicks of the user, d = items shown to the user;
 - ``clicks_per_user``: mean metric over assigned users with at least one impression;
 - ``rating``: ratio metric over users who rated, m = sum of their ratings, d = their count.
+
+Per-user values may be capped (``capping``) before they are summed, and some users are
+left out of every metric and counted instead: users served more than one variant, and
+users above the activity threshold. For variance reduction (CUPED) each variant also
+carries the same per-user quantities measured before the user's first exposure
+(``ctr_pre``, ``clicks_per_user_pre``).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from movierec.stats.adjusted import PrePostMeanStats, PrePostRatioStats
 from movierec.stats.statistics import RatioStats, SampleMeanStats
 
 
@@ -28,6 +36,11 @@ class VariantData:
     ctr: RatioStats
     clicks_per_user: SampleMeanStats
     rating: RatioStats
+    shown_items: int = 0
+    item_ctr: RatioStats = field(default_factory=RatioStats.empty)
+    # The same users' activity before their first exposure, paired with the post values.
+    ctr_pre: PrePostRatioStats = field(default_factory=PrePostRatioStats.empty)
+    clicks_per_user_pre: PrePostMeanStats = field(default_factory=PrePostMeanStats.empty)
 
     @classmethod
     def empty(cls, variant: str) -> VariantData:
@@ -47,7 +60,28 @@ class DailyPoint:
 
 
 @dataclass(frozen=True)
+class Capping:
+    """Per-user values above the pooled ``percentile`` were lowered to ``caps[metric]``."""
+
+    percentile: float
+    caps: dict[str, float] = field(default_factory=dict)
+    capped_users: int = 0
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Users left out of every metric, and why; they are reported, never silently dropped."""
+
+    multiple_variants: int = 0  # served lists of more than one variant
+    heavy_users: int = 0  # above the activity threshold (bots, load tests)
+    activity_threshold: int | None = None
+    assigned_users: int = 0  # before exclusions, for the share that was excluded
+
+
+@dataclass(frozen=True)
 class ExperimentData:
     experiment_id: str
     variants: dict[str, VariantData]
     daily: list[DailyPoint] = field(default_factory=list)
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    capping: Capping | None = None

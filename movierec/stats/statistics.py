@@ -26,12 +26,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from movierec.errors import DataError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class ErrorCode(str, Enum):
@@ -112,7 +115,7 @@ class SampleMeanStats:
         return cls(n=int(x.size), sum=float(x.sum()), sum_squares=float(x @ x))
 
     def __add__(self, other: SampleMeanStats) -> SampleMeanStats:
-        return _add_fields(self, other) if isinstance(other, SampleMeanStats) else NotImplemented
+        return add_fields(self, other) if isinstance(other, SampleMeanStats) else NotImplemented
 
     @property
     def mean(self) -> float:
@@ -195,7 +198,7 @@ class RatioStats:
         )
 
     def __add__(self, other: RatioStats) -> RatioStats:
-        return _add_fields(self, other) if isinstance(other, RatioStats) else NotImplemented
+        return add_fields(self, other) if isinstance(other, RatioStats) else NotImplemented
 
     @property
     def numerator(self) -> SampleMeanStats:
@@ -250,9 +253,9 @@ def check_same_kind(control: Stats, treatment: Stats) -> None:
         )
 
 
-_StatsT = TypeVar("_StatsT", SampleMeanStats, RatioStats)
+_DataclassT = TypeVar("_DataclassT", bound="DataclassInstance")
 
 
-def _add_fields(a: _StatsT, b: _StatsT) -> _StatsT:
+def add_fields(a: _DataclassT, b: _DataclassT) -> _DataclassT:
     """Field-wise sum: sufficient statistics of disjoint user sets (e.g. two days) add up."""
     return type(a)(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a)})
