@@ -28,6 +28,7 @@ import pandas as pd
 
 from movierec import __version__
 from movierec.errors import ArtifactError
+from movierec.jsonsafe import json_safe
 from movierec.stores.ports import ArtifactNotFound, ArtifactStore
 
 ARRAYS_FILE = "arrays.npz"
@@ -109,8 +110,8 @@ def build_manifest(artifact: ModelArtifact, npz_bytes: bytes, created_at: dateti
         "version": version,
         "created_at": created_at.isoformat(),
         "data_fingerprint": artifact.data_fingerprint,
-        "params": _jsonable(dict(artifact.params)),
-        "metrics": _jsonable(dict(artifact.metrics)),
+        "params": json_safe(dict(artifact.params)),
+        "metrics": json_safe(dict(artifact.metrics)),
         "code_version": CODE_VERSION,
         "arrays": {
             name: {"dtype": np.asarray(a).dtype.str, "shape": list(np.asarray(a).shape), "sha256": array_digests[name]}
@@ -266,13 +267,3 @@ def _with_manifest(artifact: ModelArtifact, manifest: dict[str, Any]) -> ModelAr
 
 def _dump(obj: Any) -> bytes:
     return json.dumps(obj, indent=2, sort_keys=True).encode()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
