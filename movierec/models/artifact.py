@@ -158,14 +158,28 @@ def model_prefix(name: str, version: str) -> str:
     return f"models/{name}/{version}/"
 
 
+class VersionExists(ArtifactError):
+    """A version with this name is already stored; versions are immutable."""
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(f"{name} {version} is already stored; a version is never rewritten")
+        self.name, self.version = name, version
+
+
 def save_artifact(
     store: ArtifactStore, artifact: ModelArtifact, *, created_at: datetime | None = None
 ) -> ModelArtifact:
-    """Upload arrays first, then the manifest: a manifest is only visible once its arrays are."""
+    """Upload arrays first, then the manifest: a manifest is only visible once its arrays are.
+
+    A version is never rewritten (it may be the live one): the same arrays saved twice
+    in one second name the same version, and the second save raises VersionExists.
+    """
     created_at = created_at or datetime.now(timezone.utc)
     npz_bytes = write_npz(artifact.arrays)
     manifest = build_manifest(artifact, npz_bytes, created_at)
     prefix = model_prefix(artifact.name, manifest["version"])
+    if store.exists(prefix + MANIFEST_FILE):
+        raise VersionExists(artifact.name, manifest["version"])
     store.write_bytes(prefix + ARRAYS_FILE, npz_bytes)
     for filename, data in sorted(artifact.files.items()):
         store.write_bytes(prefix + filename, data, content_type="application/json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -77,8 +78,9 @@ def test_manifest_is_strict_json_with_undefined_metrics_as_null(store):
 
 
 def test_same_arrays_same_version_suffix(store):
-    a, b = save_artifact(store, artifact()), save_artifact(store, artifact())
-    assert a.version.split("-")[1] == b.version.split("-")[1]
+    first, second = (datetime(2026, 1, 1, 0, 0, s, tzinfo=timezone.utc) for s in (0, 1))
+    a, b = save_artifact(store, artifact(), created_at=first), save_artifact(store, artifact(), created_at=second)
+    assert a.version != b.version and a.version.split("-")[1] == b.version.split("-")[1]
     assert a.manifest["files"] == b.manifest["files"]
 
 
