@@ -60,7 +60,8 @@ class GCSArtifactStore:
         self._timeout = timeout
 
     def describe(self) -> str:
-        return f"gs://{self._bucket.name}/{self.prefix}"
+        # No trailing slash, as for a local folder: callers append "/<key>".
+        return f"gs://{self._bucket.name}/{self.prefix}".rstrip("/")
 
     def _blob(self, key: str) -> storage.Blob:
         return self._bucket.blob(self.prefix + validate_key(key))
