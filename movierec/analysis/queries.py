@@ -23,7 +23,7 @@ from movierec.stores.ports import Warehouse
 @cache
 def query_text(name: str) -> str:
     """The text of ``sql/<name>.sql`` shipped with the package."""
-    return resources.files("movierec.analysis").joinpath("sql", f"{name}.sql").read_text("utf-8")
+    return resources.files("movierec.analysis").joinpath("sql").joinpath(f"{name}.sql").read_text("utf-8")
 
 
 _EXPERIMENTS_SQL = """

@@ -314,6 +314,16 @@ def test_the_report_job_dispatches_alerts_when_a_webhook_is_set(harmful, capsys,
         assert len(hook.posts) == 1
 
 
+def test_the_daily_job_takes_its_ctr_floor_from_the_settings(harmful, capsys, monkeypatch) -> None:
+    # The deployed daily job runs its steps without options: the floor comes from Terraform's env.
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", hook.url)
+        monkeypatch.setenv("MOVIEREC_CTR_ALERT_FLOOR", "0.05")
+        code = job_main(["report", "--expected-users", EXPECTED])
+        assert code == 0, capsys.readouterr().err
+        assert sorted(p["fields"]["condition"] for p in hook.posts) == ["ctr_below_floor", "guardrail_worse"]
+
+
 def test_report_without_a_webhook_sends_nothing_unless_asked(harmful, capsys, caplog) -> None:
     code, out, _ = run(capsys, "report", "--expected-users", EXPECTED)
     assert code == 0 and "alert [" not in out

@@ -4,7 +4,7 @@
 -- or named in a comment; the other CTEs inherit the filter through joins).
 -- Days are UTC dates. Users are the randomisation unit: every metric is first summed per
 -- user, then the per-user values are summed per variant along with their squares and
--- cross-products (what movierec.experiments.statistics needs).
+-- cross-products (what movierec.stats.statistics needs).
 WITH
 assigned AS (  -- the experiment's users and the variant they were assigned
   SELECT experiment_id, user_id, variant, DATE(ts) AS day
