@@ -16,6 +16,12 @@ group of users is reduced to the sums of :class:`PrePostRatioStats` (list CTR, m
 adjusted by the pre-period CTR m'/d'); clicks per user (m adjusted by m') comes from
 the same sums. The measurements call the same public tests as the reports, with and
 without the adjustment, on the same simulated experiments.
+
+Measured by ``scripts/bench_calibration.py`` (2000 experiments each, seed 20240611):
+the list-CTR lift estimator's variance falls by 15% (SE 1.6%; the model's own
+estimate 14.7%), which lifts the power for +10% at the planned 3439 users per arm
+from 0.83 to 0.89 (gain 0.064, paired SE 0.006), with A/A false positives at 0.055
+(SE 0.005). Clicks per user: variance −22%, power 0.83 → 0.92.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The alarm threshold is deliberately strict (p < 0.001 by default): the check
 runs on every experiment every day, so a 5% threshold would cry wolf often.
 
 **Daily looks.** The chi-square p-value is valid for one look. Read every day and
-alarmed on at the first p < 0.001, it false-alarms far more often: about 0.6% of
+alarmed on at the first p < 0.001, it false-alarms far more often: 0.67% of
 healthy experiments over 14 daily looks (``scripts/bench_calibration.py``).
 :func:`sequential_srm_check` is the anytime-valid test of Lindon & Malek (2022,
 "Anytime-Valid Inference for Multinomial Count Data", NeurIPS, arXiv:2011.03567;
@@ -30,6 +30,14 @@ An alarm at p < 0.001 thus false-alarms at most 0.1% of healthy experiments over
 whole experiment. The concentration c sets which mismatches the test is tuned for;
 :func:`srm_concentration` tunes it to the expected number of users, like the
 sequential test's tuning parameter (validity never depends on it).
+
+**Threshold.** Alarm when the always-valid p < 0.001 (``DEFAULT_SRM_THRESHOLD``, the
+same number as the single-look chi-square): at most 0.1% of healthy experiments are
+ever flagged, however long they run and however often the report is read. Measured
+over 14 daily looks at 2000 users a day: 0.012% false alarms (SE 0.003%); a 10% loss
+of the treatment's users is flagged in every run, a 2% loss in 1% of runs at 28k
+users (no test at this threshold sees it: one chi-square look at day 14 does in 5%)
+and in 89% at 280k users.
 
 The daily report should alarm on the sequential p-value; the chi-square stays for a
 single fixed-horizon look (and is the value GrowthBook shows).
