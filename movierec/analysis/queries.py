@@ -56,7 +56,9 @@ DEFAULT_PRE_WINDOW_DAYS = 14
 # What "no threshold" is sent as: the query takes an INT64, and nobody is served 2^62 lists.
 _NO_THRESHOLD = 2**62
 # The per-user quantities the query caps, as named in Capping.caps.
-CAPPED_QUANTITIES = ("clicks", "impressions", "shown_items", "ratings", "rating_sum")
+CAPPED_QUANTITIES = (
+    "clicks", "impressions", "shown_items", "ratings", "rating_sum", "pre_clicks", "pre_impressions",
+)
 
 
 def load_experiment_data(
@@ -73,7 +75,7 @@ def load_experiment_data(
     clicks, lists, shown items, rating sum, rating count, each on its own, so a ratio
     metric's numerator and denominator are capped separately as GrowthBook does -- is
     lowered to that percentile of the users (all variants pooled, zeros left out) who
-    have it; the pre-exposure values take the same caps. ``activity_threshold``
+    have it; the pre-exposure clicks and lists at their own percentile. ``activity_threshold``
     (default 5,000 lists in the experiment; None keeps everyone): heavier users (bots,
     load tests) are left out and counted in ``exclusions.heavy_users``, as users served
     more than one variant are in ``exclusions.multiple_variants``. ``pre_window_days``

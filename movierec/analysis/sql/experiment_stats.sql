@@ -27,8 +27,8 @@
 --   so a ratio metric's numerator and denominator are capped separately (as GrowthBook
 --   does). Zeros are left out of the percentile so that a rare event is never capped at 0.
 --   Caps come from the totals and also bound every earlier day's cumulative values (which
---   only grow), so the last day is the total; the pre-exposure values take the caps of
---   the same quantity after exposure.
+--   only grow), so the last day is the total. The pre-exposure clicks and lists are capped
+--   at their own percentile, so the covariate depends on nothing after exposure.
 -- * The pre-exposure covariates (CUPED) are each user's lists (any experiment or none) in
 --   the pre_window_days before their first exposure, and the clicks on them made before
 --   that exposure; they are paired with the post values over the same (exposed) users.
@@ -181,6 +181,12 @@ positive_values AS (  -- the pooled distribution of each capped quantity
   SELECT 'ratings', CAST(ratings AS FLOAT64) FROM included WHERE ratings > 0
   UNION ALL
   SELECT 'rating_sum', rating_sum FROM included WHERE rating_sum > 0
+  UNION ALL
+  SELECT 'pre_clicks', CAST(p.clicks AS FLOAT64) FROM pre AS p JOIN included AS i ON i.user_id = p.user_id
+  WHERE p.clicks > 0
+  UNION ALL
+  SELECT 'pre_impressions', CAST(p.impressions AS FLOAT64) FROM pre AS p JOIN included AS i ON i.user_id = p.user_id
+  WHERE p.impressions > 0
 ),
 ranked_values AS (
   -- PERCENTILE_DISC by hand: both engines want the fraction of a percentile function to
@@ -205,7 +211,9 @@ caps AS (  -- one row; a cap is null when nobody has the quantity (nothing to ca
     MAX(IF(quantity = 'impressions', cap, NULL)) AS impressions_cap,
     MAX(IF(quantity = 'shown_items', cap, NULL)) AS shown_items_cap,
     MAX(IF(quantity = 'ratings', cap, NULL)) AS ratings_cap,
-    MAX(IF(quantity = 'rating_sum', cap, NULL)) AS rating_sum_cap
+    MAX(IF(quantity = 'rating_sum', cap, NULL)) AS rating_sum_cap,
+    MAX(IF(quantity = 'pre_clicks', cap, NULL)) AS pre_clicks_cap,
+    MAX(IF(quantity = 'pre_impressions', cap, NULL)) AS pre_impressions_cap
   FROM quantity_caps
 ),
 summary AS (  -- who was left out or capped, repeated on every result row
@@ -213,19 +221,23 @@ summary AS (  -- who was left out or capped, repeated on every result row
     COUNT(*) AS assigned_users,
     COUNTIF(u.multiple_variants) AS multiple_variant_users,
     COUNTIF(u.heavy) AS heavy_users,
-    -- a comparison with a null cap is null, and COUNTIF skips it
-    COUNTIF(NOT u.multiple_variants AND NOT u.heavy AND (
+    -- among the users in the metrics; a comparison with a null cap is null, COUNTIF skips it
+    COUNTIF(NOT u.multiple_variants AND NOT u.heavy AND t.user_id IS NOT NULL AND (
       t.clicks > k.clicks_cap OR t.impressions > k.impressions_cap
       OR t.shown_items > k.shown_items_cap OR t.ratings > k.ratings_cap
-      OR t.rating_sum > k.rating_sum_cap
+      OR t.rating_sum > k.rating_sum_cap OR p.clicks > k.pre_clicks_cap
+      OR p.impressions > k.pre_impressions_cap
     )) AS capped_users,
     MAX(k.clicks_cap) AS clicks_cap,
     MAX(k.impressions_cap) AS impressions_cap,
     MAX(k.shown_items_cap) AS shown_items_cap,
     MAX(k.ratings_cap) AS ratings_cap,
-    MAX(k.rating_sum_cap) AS rating_sum_cap
+    MAX(k.rating_sum_cap) AS rating_sum_cap,
+    MAX(k.pre_clicks_cap) AS pre_clicks_cap,
+    MAX(k.pre_impressions_cap) AS pre_impressions_cap
   FROM users AS u
   LEFT JOIN totals AS t ON t.user_id = u.user_id
+  LEFT JOIN pre AS p ON p.user_id = u.user_id
   CROSS JOIN caps AS k
 ),
 user_start AS (  -- a user counts from assignment (or first activity, should clocks disagree)
@@ -274,10 +286,10 @@ valued AS (
     IF(c.shown_items > k.shown_items_cap, k.shown_items_cap, c.shown_items) AS items,
     IF(c.rating_sum > k.rating_sum_cap, k.rating_sum_cap, c.rating_sum) AS rating_sum,
     IF(c.ratings > k.ratings_cap, k.ratings_cap, c.ratings) AS rating_count,
-    IF(c.impressions > 0, IF(p.clicks > k.clicks_cap, k.clicks_cap, COALESCE(p.clicks, 0)), 0)
-      AS pre_m,
     IF(c.impressions > 0,
-      IF(p.impressions > k.impressions_cap, k.impressions_cap, COALESCE(p.impressions, 0)), 0)
+      IF(p.clicks > k.pre_clicks_cap, k.pre_clicks_cap, COALESCE(p.clicks, 0)), 0) AS pre_m,
+    IF(c.impressions > 0,
+      IF(p.impressions > k.pre_impressions_cap, k.pre_impressions_cap, COALESCE(p.impressions, 0)), 0)
       AS pre_d
   FROM cumulative AS c
   CROSS JOIN caps AS k
@@ -332,7 +344,9 @@ SELECT
   s.impressions_cap,
   s.shown_items_cap,
   s.ratings_cap,
-  s.rating_sum_cap
+  s.rating_sum_cap,
+  s.pre_clicks_cap,
+  s.pre_impressions_cap
 FROM summary AS s
 LEFT JOIN stats AS t ON TRUE
 ORDER BY t.day, t.variant
