@@ -124,7 +124,7 @@ def test_sequential_p_values_are_adjusted_across_metrics_and_variants(correction
 def test_a_clear_ctr_lift_wins() -> None:
     report = analyse(EXPERIMENT, ab_data(1, 5000, 5000, lift=0.3), CONFIG)
     assert report.decision.verdict == "wins"
-    assert report.decision.text.startswith("B wins on CTR")
+    assert report.decision.text.startswith("B wins on list CTR")
     assert report.comparison("ctr", "B").significant
     assert report.comparison("ctr", "B").chance_to_beat_control > 0.99
 
@@ -132,7 +132,7 @@ def test_a_clear_ctr_lift_wins() -> None:
 def test_a_clear_ctr_drop_loses() -> None:
     report = analyse(EXPERIMENT, ab_data(2, 5000, 5000, lift=-0.3), CONFIG)
     assert report.decision.verdict == "loses"
-    assert report.decision.text.startswith("B loses on CTR")
+    assert report.decision.text.startswith("B loses on list CTR")
 
 
 def test_an_undecided_test_says_how_many_more_users_it_needs() -> None:
@@ -154,7 +154,7 @@ def test_a_flat_test_past_its_sample_size_says_there_is_no_difference() -> None:
     report = analyse(EXPERIMENT, ab_data(5, 5000, 5000), AnalysisConfig(mde=0.5))
     assert report.power.more_users_per_variant == 0
     assert report.decision.verdict == "no_difference"
-    assert "no significant difference on CTR" in report.decision.text
+    assert "no significant difference on list CTR" in report.decision.text
 
 
 def test_sample_ratio_mismatch_takes_precedence_over_a_win() -> None:
@@ -218,7 +218,7 @@ def test_zero_variance_and_a_zero_control_are_explained() -> None:
     data = dataclasses.replace(data, variants={"A": control, "B": data.variants["B"]})
     report = analyse(EXPERIMENT, data, CONFIG)
     ctr = report.comparison("ctr", "B")
-    assert ctr.message == "CTR of A has no variance yet (every user has the same value)"
+    assert ctr.message == "list CTR (clicks per served list) of A has no variance yet (every user has the same value)"
     assert report.variant("A").ctr == 0.0
     assert report.power.required_fixed is None and report.power.message
     assert report.decision.verdict == "keep_running"

@@ -72,7 +72,7 @@ def test_text_report_shows_the_numbers_and_the_verdict(winning) -> None:
     assert f"[{ctr.seq_ci_rel[0]:+.1%}, {ctr.seq_ci_rel[1]:+.1%}]" in text
     assert "A (control)" in text
     assert text.rstrip().splitlines()[-1] == f"verdict: {report.decision.text}"
-    assert report.decision.text.startswith("B wins on CTR")
+    assert report.decision.text.startswith("B wins on list CTR")
     assert "SRM: ok" in text
 
 
@@ -114,7 +114,7 @@ def test_html_holds_the_tables_the_verdict_and_one_svg_per_plot(winning) -> None
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     assert ">A</text>" in svgs[0] and ">B</text>" in svgs[0]
     assert ">B vs A</text>" in svgs[1]
-    assert "cumulative CTR per variant" in svgs[0] and "always-valid CI" in svgs[1]
+    assert "cumulative list CTR (clicks per served list) per variant" in svgs[0] and "always-valid CI" in svgs[1]
 
 
 def test_html_is_self_contained(winning) -> None:

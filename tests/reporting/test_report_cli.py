@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from movierec.analysis.queries import load_experiment_data
 from movierec.cli import main
 from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
 from movierec.observability.logging import CloudLoggingFormatter
@@ -181,21 +182,30 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 # --------------------------------------------------------------------------- the report
 
 
+def capped_ctr(settings: Settings, experiment_id: str, variant: str) -> float:
+    """The CTR the warehouse computes: per-user clicks capped at their 99th percentile (by
+    default), so within a percent of clicks / impressions on this traffic."""
+    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        return load_experiment_data(warehouse, experiment_id).variants[variant].ctr.mean
+
+
 def test_report_text_shows_the_generated_numbers_and_the_verdict(ab_test, capsys) -> None:
-    _, truth = ab_test
+    settings, truth = ab_test
     code, out, err = run(capsys, "report", "--expected-users", EXPECTED)
     assert code == 0, err
     assert "experiment exp-ab (running)" in out
     for variant in ("A", "B"):
         row = next(line for line in out.splitlines() if line.startswith(variant + " "))
         assert f"{truth.impressions[variant]:,}" in row and f"{truth.clicks[variant]:,}" in row
-        assert f"{truth.clicks[variant] / truth.impressions[variant]:.4f}" in row
-    assert "verdict: B wins on CTR" in out
+        ctr = capped_ctr(settings, "exp-ab", variant)
+        assert f"{ctr:.4f}" in row
+        assert ctr == pytest.approx(truth.clicks[variant] / truth.impressions[variant], rel=0.01)
+    assert "verdict: B wins on list CTR" in out
     assert "Traceback" not in err
 
 
 def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> None:
-    _, truth = ab_test
+    settings, truth = ab_test
     with caplog.at_level(logging.INFO, logger="movierec.ab_report"):
         code, out, err = run(capsys, "report", "--json", "--experiment", "exp-ab", "--expected-users", EXPECTED)
     assert code == 0, err
@@ -205,7 +215,8 @@ def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> Non
     assert "alerts" not in body  # no webhook configured, no --alerts
     records = [r for r in caplog.records if getattr(r, "event", None) == "ab_report"]
     assert [(r.experiment_id, r.variant) for r in records] == [("exp-ab", "A"), ("exp-ab", "B")]
-    assert records[1].ctr == pytest.approx(truth.clicks["B"] / truth.impressions["B"])
+    assert records[1].ctr == pytest.approx(capped_ctr(settings, "exp-ab", "B"))
+    assert records[1].ctr == pytest.approx(truth.clicks["B"] / truth.impressions["B"], rel=0.01)
     # Cloud Logging's formatter turns the record into the jsonPayload the metric reads.
     payload = json.loads(CloudLoggingFormatter().format(records[0]))
     assert payload["event"] == "ab_report" and payload["variant"] == "A" and "ctr" in payload
@@ -217,7 +228,7 @@ def test_report_html_is_written_with_real_content(ab_test, capsys, tmp_path) -> 
     assert code == 0, err
     html = target.read_text(encoding="utf-8")
     assert html.count("<svg") == 2
-    assert "A (control)" in html and "B wins on CTR" in html
+    assert "A (control)" in html and "B wins on list CTR" in html
     assert f"HTML report written to {target}" in out
 
 
@@ -306,7 +317,7 @@ def test_the_report_job_dispatches_alerts_when_a_webhook_is_set(harmful, capsys,
         code = job_main(["report", "--expected-users", EXPECTED])
         out, err = capsys.readouterr()
         assert code == 0, err
-        assert "verdict: B loses on CTR" in out
+        assert "verdict: B loses on list CTR" in out
         assert [p["fields"]["condition"] for p in hook.posts] == ["guardrail_worse"]
         assert "alert [sent]" in out
         # --no-alerts turns it off even with a webhook
@@ -330,4 +341,4 @@ def test_report_without_a_webhook_sends_nothing_unless_asked(harmful, capsys, ca
     with caplog.at_level(logging.WARNING, logger="movierec.reporting.webhook"):
         code, out, _ = run(capsys, "report", "--alerts", "--expected-users", EXPECTED)
     assert code == 0 and "alert [logged]" in out
-    assert "Guardrail CTR breached" in caplog.text
+    assert "Guardrail list CTR (clicks per served list) breached" in caplog.text
