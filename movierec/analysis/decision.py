@@ -23,7 +23,6 @@ plain words; every renderer shows both.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +30,7 @@ from typing import Literal
 from movierec.analysis.comparison import Comparison, one_sided_alpha
 from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import Exclusions, VariantData
+from movierec.analysis.intervals import lift_interval
 from movierec.analysis.keep_running import Projection, project
 from movierec.analysis.plan import PowerSummary
 from movierec.analysis.roles import label, margin_text
@@ -120,19 +120,13 @@ def level(alpha: float) -> str:
     return f"{100 * (1 - alpha):.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def _ci(ci: tuple[float, float] | None) -> str:
-    if ci is None:
-        return "[-, -]"
-    return f"[{ci[0]:+.1%}, {ci[1]:+.1%}]"
-
-
 def _p(p: float | None) -> str:
     return "-" if p is None else f"{p:.2g}"
 
 
 def effect(c: Comparison) -> str:
     """``+12.3%, always-valid 95% CI [+4.0%, +21.0%], adjusted p = 0.003``."""
-    text = f"{c.lift_rel:+.1%}, always-valid {level(c.alpha)} CI {_ci(c.seq_ci_rel)}"
+    text = f"{c.lift_rel:+.1%}, always-valid {level(c.alpha)} CI {lift_interval(c.seq_ci_rel, c.metric)}"
     if c.role == "primary":
         text += f", adjusted p = {_p(c.adjusted_p_value)}"
     return text
@@ -219,13 +213,12 @@ def decide(
     if target is not None and all(c.outcome == "inconclusive" for c in primary) and (
         power.users_per_variant >= target
     ):
-        lo, hi = primary[0].seq_ci_rel or (math.nan, math.nan)
         return Decision(
             "no_difference",
             f"no significant difference on {label(primary[0].metric)} after "
             f"{power.users_per_variant:,} users per variant (planned {target:,}): a "
             f"{config.mde:+.0%} lift would have shown, and the data rule out a lift outside "
-            f"[{lo:+.1%}, {hi:+.1%}] -- stop the test",
+            f"{lift_interval(primary[0].seq_ci_rel, primary[0].metric)} -- stop the test",
             reasons,
         )
     projections = []

@@ -62,3 +62,11 @@ def clip_lift(ci: tuple[float, float] | None, metric: str) -> tuple[tuple[float,
     if lo >= 0.0 and ci[0] < -1.0:
         return (-1.0, max(ci[1], -1.0)), True
     return ci, False
+
+
+def lift_interval(ci: tuple[float, float] | None, metric: str) -> str:
+    """``[+4.0%, +21.0%]``, cut at -100% and marked ``^`` where it was (every renderer's form)."""
+    shown, cut = clip_lift(ci, metric)
+    if shown is None:
+        return "-"
+    return f"[{shown[0]:+.1%}, {shown[1]:+.1%}]" + ("^" if cut else "")

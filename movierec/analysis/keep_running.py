@@ -115,7 +115,13 @@ def project(
     ruled_out = c.seq_ci_rel if c.role == "primary" else None
     if ruled_out is not None:
         lo, hi = ruled_out
-        low = f"a drop worse than {lo:+.1%}" if lo < 0 else f"a lift below {lo:+.1%}"
-        high = f"a gain above {hi:+.1%}" if hi > 0 else f"a lift above {hi:+.1%}"
-        parts.append(f"the data already rule out {low} and {high}")
+        excluded = []
+        if -1.0 < lo < 0:
+            excluded.append(f"a drop worse than {lo:+.1%}")
+        elif lo >= 0:
+            excluded.append(f"a lift below {lo:+.1%}")
+        excluded.append(f"a gain above {hi:+.1%}" if hi > 0 else f"a lift above {hi:+.1%}")
+        # Below -100% the bound excludes nothing: a rate cannot fall further.
+        tail = " (no drop is excluded yet)" if lo <= -1.0 else ""
+        parts.append("the data already rule out " + " and ".join(excluded) + tail)
     return Projection(c.variant, c.metric, c.role, observed, goal, mde_more, ruled_out, "; ".join(parts))

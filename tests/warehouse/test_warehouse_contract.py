@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -140,6 +141,12 @@ def test_an_experiment_plan_round_trips(warehouse: Any) -> None:
                  "baseline_variance": 0.1875, "users_per_variant": 10_912, "total_users": 21_824},
     }
     assert rows[1]["plan"] is None and rows[1]["guardrail_margins"] == []
+    # The report's reader gives back the experiments as stored (times to the microsecond).
+    from movierec.analysis.definitions import list_experiments
+
+    found = list_experiments(warehouse)
+    assert [dataclasses.replace(e, created_at=T0, started_at=T0) for e in found] == [planned, unplanned]
+    assert all(e.created_at == pytest.approx(T0, abs=1e-6) for e in found)
 
 
 def test_watermarks_are_per_name_and_keep_microseconds(warehouse: Warehouse) -> None:
