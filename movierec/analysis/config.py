@@ -24,8 +24,9 @@ DEFAULT_MULTIPLE_EXPOSURE_THRESHOLD = 0.01
 class AnalysisConfig:
     """How to analyse; defaults are the documented ones for a config without a plan.
 
-    ``tuning_parameter`` is the total number of users (all arms) at which the
-    confidence sequence is tightest; it must be fixed before the data are seen
+    ``tuning_parameter`` is the number of users at which each comparison's confidence
+    sequence is tightest -- those of the control and one treatment arm, so all users of
+    an A/B test; it must be fixed before the data are seen
     (any value keeps validity, a good guess of the final size keeps power), which
     is why it comes from the recorded plan. ``planned_users_per_variant`` is the
     plan's sample size (None: computed from the control's observed variance).

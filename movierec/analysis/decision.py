@@ -189,6 +189,8 @@ def decide(
         return Decision("srm", f"SRM: do not trust -- {srm.message}", checks)
     if exposure.alarm:
         return Decision("multiple_exposure", f"do not trust -- {exposure.message}", checks)
+    if not primary:
+        return Decision("keep_running", "keep running: the experiment has no treatment arm to compare", checks)
     guards = {c.variant: [g for g in guardrails if g.variant == c.variant] for c in primary}
     reasons = tuple(reason(r) for c in primary for r in (c, *guards[c.variant])) + checks
     states = {c.variant: _arm_state(c, guards[c.variant]) for c in primary}
@@ -218,7 +220,9 @@ def decide(
             f"no significant difference on {label(primary[0].metric)} after "
             f"{power.users_per_variant:,} users per variant (planned {target:,}): a "
             f"{config.mde:+.0%} lift would have shown, and the data rule out a lift outside "
-            f"{lift_interval(primary[0].seq_ci_rel, primary[0].metric)} -- stop the test",
+            + ", ".join(f"{lift_interval(c.seq_ci_rel, c.metric)}"
+                        + (f" ({c.variant})" if len(primary) > 1 else "") for c in primary)
+            + " -- stop the test",
             reasons,
         )
     projections = []
