@@ -77,7 +77,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 80em; }
 table { border-collapse: collapse; margin: 1em 0; }
-th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, td.text { text-align: left; }
 .verdict { font-size: 1.3em; padding: 0.6em 1em; border-left: 0.4em solid #888; background: #f5f5f5; }
 .verdict.wins { border-color: #2a7; }
