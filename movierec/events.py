@@ -22,6 +22,49 @@ class Variant:
     weight: float
 
 
+# Non-inferiority margins of guardrails, relative to the control (0.02: a drop of up to 2%
+# is tolerated). They are part of the stored contract, not of the analysis code: a config
+# stored without margins (before they existed) must keep meaning the same thing whatever
+# the analysis defaults later become. README "Decision rule" explains the values.
+DEFAULT_GUARDRAIL_MARGINS: dict[str, float] = {
+    "ctr": 0.02,
+    "item_ctr": 0.02,
+    "clicks_per_user": 0.02,
+    "rating": 0.01,
+}
+DEFAULT_GUARDRAIL_MARGIN = 0.02  # any other metric
+
+
+def default_margin(metric: str) -> float:
+    return DEFAULT_GUARDRAIL_MARGINS.get(metric, DEFAULT_GUARDRAIL_MARGIN)
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A metric that must not get worse than the control by more than ``margin`` (relative)."""
+
+    metric: str
+    margin: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The experiment's sample-size plan, fixed before the data are seen.
+
+    ``total_users`` (all variants) is the always-valid test's tuning parameter; it and
+    ``users_per_variant`` are None when no baseline was given (the test is then tuned
+    for the analysis default, which the report states).
+    """
+
+    mde: float  # relative lift of the primary metric to detect, 0.05 = +5%
+    alpha: float
+    power: float
+    baseline: float | None = None  # the primary metric's control mean assumed
+    baseline_variance: float | None = None  # its per-user variance assumed
+    users_per_variant: int | None = None
+    total_users: int | None = None
+
+
 @dataclass(frozen=True)
 class Experiment:
     experiment_id: str
@@ -30,22 +73,51 @@ class Experiment:
     status: ExperimentStatus = "running"
     coverage: float = 1.0  # share of users in the experiment; the rest get the default
     primary_metric: str = "ctr"
-    guardrails: tuple[str, ...] = ("ctr",)
+    guardrails: tuple[Guardrail, ...] = ()
     created_at: float = 0.0
     started_at: float = 0.0
     stopped_at: float | None = None
+    secondary_metrics: tuple[str, ...] = ()  # shown, exploratory: never change the verdict
+    plan: Plan | None = None  # None: stored before plans existed (the analysis defaults apply)
+
+    def __post_init__(self) -> None:
+        # Metric names alone (older callers, older rows) mean the default margin.
+        guardrails = tuple(
+            g if isinstance(g, Guardrail) else Guardrail(str(g), default_margin(str(g)))
+            for g in self.guardrails
+        )
+        object.__setattr__(self, "guardrails", guardrails)
+        object.__setattr__(self, "secondary_metrics", tuple(self.secondary_metrics))
 
     def to_dict(self) -> dict[str, Any]:
+        """The stored form, the same in the event logs and the warehouse table.
+
+        Guardrails are two parallel lists, names and margins: the warehouse column
+        ``guardrails`` (names) predates margins and keeps its type.
+        """
         d = asdict(self)
         d["variants"] = [asdict(v) for v in self.variants]
-        d["guardrails"] = list(self.guardrails)
+        d["guardrails"] = [g.metric for g in self.guardrails]
+        d["guardrail_margins"] = [g.margin for g in self.guardrails]
+        d["secondary_metrics"] = list(self.secondary_metrics)
+        d["plan"] = None if self.plan is None else asdict(self.plan)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Experiment:
+        """Reads every stored form: configs without margins, secondaries or a plan too."""
         d = dict(d)
         d["variants"] = tuple(Variant(**v) for v in d["variants"])
-        d["guardrails"] = tuple(d.get("guardrails") or ())
+        names = list(d.get("guardrails") or ())
+        margins = list(d.pop("guardrail_margins", None) or ())
+        margins += [None] * (len(names) - len(margins))
+        d["guardrails"] = tuple(
+            Guardrail(name, default_margin(name) if margin is None else float(margin))
+            for name, margin in zip(names, margins)
+        )
+        d["secondary_metrics"] = tuple(d.get("secondary_metrics") or ())
+        plan = d.get("plan")
+        d["plan"] = Plan(**plan) if plan else None
         return cls(**d)
 
 

@@ -20,11 +20,16 @@ $MR data validate
 step "2. Train A = Surprise SVD and B = EASE on 75% of each movie's ratings (the rest is what simulated users like)"
 $MR train --hold-out
 
-step "3. Start an A/B experiment: A=svd, B=ease, 50/50"
-running=$($MR experiment show --json 2>/dev/null | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["experiment_id"] if e["status"]=="running" else "")' || true)
+step "3. Start an A/B experiment: A=svd, B=ease, 50/50, with its decision rule and plan"
+# Primary: list CTR. Guardrail: the mean rating may not drop by more than 15% (the default
+# margin is 1%, but 300 simulated users cannot show one that tight). Secondary: clicks per
+# user, shown, never deciding. Plan: SVD's list CTR is about 0.25 in these simulations;
+# at this scale only a doubling is detectable (+100% MDE) -> 361 users per variant, which
+# also tunes the always-valid test. tests/e2e/test_simulation_ab.py reads this line.
+running=$($MR experiment show --json 2>/dev/null | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["experiment_id"] if e["status"]=="running" else "")' 2>/dev/null || true)  # none yet: nothing to stop
 [ -n "$running" ] && $MR experiment stop "$running" >/dev/null
 EXPERIMENT="demo-$(date +%Y%m%d-%H%M%S)"
-$MR experiment create --id "$EXPERIMENT" --variants A=svd,B=ease --weights 50,50
+$MR experiment create --id "$EXPERIMENT" --variants A=svd,B=ease --weights 50,50 --primary ctr --guardrail rating:0.15 --secondary clicks_per_user --baseline 0.25 --mde 1.0 --alpha 0.05 --power 0.8
 
 step "4. Serve both functions on $URL"
 $MR serve --port "$PORT" > "$MOVIEREC_HOME/serve.log" 2>&1 &
@@ -63,8 +68,10 @@ $MR simulate --url "$URL" --users 300 --days 7
 
 step "7. Export events to the warehouse (DuckDB) and report"
 $MR export
-$MR report --experiment "$EXPERIMENT" --html "$MOVIEREC_HOME/report.html"
+$MR report --experiment "$EXPERIMENT" --html "$MOVIEREC_HOME/report.html" | tee "$MOVIEREC_HOME/report.txt"
 echo "HTML report: $MOVIEREC_HOME/report.html"
+echo
+awk '/^verdict: /{on=1} /^HTML report/{on=0} on' "$MOVIEREC_HOME/report.txt"  # the verdict and its reasons, once more
 
 step "8. The demo page: $URL/"
 echo "Pick a user, click or rate movies (real feedback), watch the A/B panel count it."

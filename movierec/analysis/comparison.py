@@ -1,7 +1,7 @@
-"""Each treatment against the control, metric by metric: three tests, one of which decides.
+"""Each treatment against the control, metric by metric, at the level its role calls for.
 
 Each non-control variant (the first variant is the control) is compared to the
-control on every metric with three tests, all on the relative lift δ = μ_b/μ_a − 1:
+control with three tests, all on the relative lift δ = μ_b/μ_a − 1:
 
 * fixed-horizon Welch (or z) test -- p-value and CI, shown for reference;
 * the always-valid Gaussian-mixture confidence sequence -- **drives the decision**;
@@ -12,36 +12,82 @@ Why the sequential test decides: the report runs every day and people read it ev
 day. Stopping at the first day a fixed-horizon p-value dips under α inflates the
 false positive rate several-fold (see ``scripts/bench_calibration.py``); the
 confidence sequence holds at every look, so "B wins" may be acted on the day it
-appears. The sequential p-values of all metric × variant comparisons are adjusted
-together (Holm by default, Benjamini–Hochberg optionally, :func:`adjust`):
-always-valid p-values are valid p-values at any stopping time, so the adjustment
-keeps its guarantee. A comparison is ``significant`` when its adjusted p < α.
+appears.
+
+The level of a comparison depends on the role of its metric
+(:mod:`movierec.analysis.roles`), and every interval of the row -- always-valid and
+fixed-horizon -- is computed at that level, so the interval shown is the one decided on:
+
+* **primary**: all of α, split only across the k treatment arms (Bonferroni): each
+  arm's interval is at 1 − α/k and the adjusted p is min(1, k·p). Bonferroni rather
+  than Holm because its intervals match its decisions: "significant" is exactly "the
+  interval shown excludes 0". With one treatment (A/B) there is no correction at all.
+* **guardrail**: a one-sided non-inferiority test at α against the margin m: the arm
+  passes when the always-valid lower bound exceeds −m, fails when the upper bound is
+  below −m. Both bounds come from the two-sided sequence at level α' = 2α/(1+α)
+  (90.5% at α = 0.05): the symmetric mixture martingale M is the mean of the two
+  one-sided (half-normal) mixtures M⁺ and M⁻, and on the side where the estimate lies
+  the other one is below 1, so M ≥ 1/α' forces M⁺ ≥ 2/α' − 1 = 1/α and Ville's
+  inequality gives each bound exact one-sided level α.
+* **secondary**: at α, p-values Benjamini–Hochberg-adjusted across all secondary
+  metrics × arms; exploratory, they never change the verdict.
+
+Always-valid p-values are valid at any stopping time, so these adjustments keep their
+guarantees under continuous monitoring.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import VariantData
 from movierec.analysis.metrics import explain, metric_stats, value_of
+from movierec.analysis.roles import Role, higher_is_better
+from movierec.events import Guardrail
 from movierec.stats.bayesian import bayesian_test
 from movierec.stats.frequentist import two_sample_test
 from movierec.stats.multiple import adjust_p_values
 from movierec.stats.sequential import sequential_test
 from movierec.stats.statistics import ErrorCode
 
+# better / worse: significant in that direction; non_inferior / inferior: a guardrail's
+# bound against its margin; inconclusive: neither yet (or not analysable).
+Outcome = Literal["better", "worse", "non_inferior", "inferior", "inconclusive"]
+
+
+def primary_alpha(alpha: float, arms: int) -> float:
+    """Two-sided level of each arm's primary interval: α split over the treatment arms."""
+    return alpha / max(arms, 1)
+
+
+def guardrail_alpha(alpha: float) -> float:
+    """Two-sided level whose bounds are one-sided level-α bounds (module docstring)."""
+    return 2.0 * alpha / (1.0 + alpha)
+
+
+def one_sided_alpha(guardrail_level: float) -> float:
+    """The one-sided α whose guardrail interval is at two-sided ``guardrail_level``."""
+    return guardrail_level / (2.0 - guardrail_level)
+
 
 @dataclass(frozen=True)
 class Comparison:
-    """One metric of one variant against control; lifts are relative unless named ``_abs``."""
+    """One metric of one variant against control; lifts are relative unless named ``_abs``.
+
+    Every interval is two-sided at level 1 − ``alpha``, the level its role decides at.
+    """
 
     metric: str
     variant: str
     control: str
     control_value: float | None
     variant_value: float | None
+    role: Role = "secondary"
+    alpha: float = 0.05
+    margin: float | None = None  # guardrails: the relative drop tolerated
     lift_abs: float | None = None
     lift_rel: float | None = None
     ci_rel: tuple[float, float] | None = None  # fixed-horizon (Welch/z)
@@ -50,23 +96,36 @@ class Comparison:
     seq_ci_rel: tuple[float, float] | None = None  # always-valid
     seq_ci_abs: tuple[float, float] | None = None
     seq_p_value: float | None = None
-    adjusted_p_value: float | None = None  # sequential, Holm/BH across metrics x variants
+    se_rel: float | None = None  # standard error of lift_rel, for the keep-running numbers
+    n: int = 0  # users with data in both arms (the sequence's sample size)
+    adjusted_p_value: float | None = None  # primary: Bonferroni over arms; secondary: BH
     chance_to_beat_control: float | None = None
     expected_loss: float | None = None  # of shipping the variant, in relative lift
-    significant: bool = False  # adjusted sequential p < alpha
+    significant: bool = False  # the always-valid interval excludes 0 (secondary: BH)
+    outcome: Outcome = "inconclusive"
     message: str | None = None  # why the numbers are missing
 
     @property
     def direction(self) -> Literal["better", "worse", "flat"]:
-        if not self.significant or self.lift_rel is None:
+        """Better or worse for the business when significant (a drop of a cost is better)."""
+        if not self.significant or self.lift_rel is None or self.lift_rel == 0:
             return "flat"
-        return "better" if self.lift_rel > 0 else "worse"
+        up = self.lift_rel > 0
+        return "better" if up == higher_is_better(self.metric) else "worse"
 
 
 def compare(
-    metric: str, control: VariantData, treatment: VariantData, config: AnalysisConfig
+    metric: str,
+    control: VariantData,
+    treatment: VariantData,
+    config: AnalysisConfig,
+    *,
+    alpha: float | None = None,
+    role: Role = "secondary",
+    margin: float | None = None,
 ) -> Comparison:
-    """All three tests of ``treatment`` against ``control`` on one metric (unadjusted)."""
+    """All three tests of ``treatment`` against ``control`` on one metric, at level 1 − alpha."""
+    level = config.alpha if alpha is None else alpha
     a, b = metric_stats(control, metric), metric_stats(treatment, metric)
     base = Comparison(
         metric=metric,
@@ -74,6 +133,9 @@ def compare(
         control=control.variant,
         control_value=value_of(a),
         variant_value=value_of(b),
+        role=role,
+        alpha=level,
+        margin=margin,
     )
     if a.error is not None:
         return replace(base, message=explain(a.error, metric, control.variant))
@@ -81,9 +143,9 @@ def compare(
         return replace(base, message=explain(b.error, metric, treatment.variant))
     if a.mean == 0:
         return replace(base, message=explain(ErrorCode.ZERO_BASELINE, metric, control.variant))
-    fixed = two_sample_test(a, b, alpha=config.alpha, test=config.test)
-    seq = sequential_test(a, b, tuning_parameter=config.tuning_parameter, alpha=config.alpha)
-    bayes = bayesian_test(a, b, alpha=config.alpha)
+    fixed = two_sample_test(a, b, alpha=level, test=config.test)
+    seq = sequential_test(a, b, tuning_parameter=config.tuning_parameter, alpha=level)
+    bayes = bayesian_test(a, b, alpha=level)
     return replace(
         base,
         lift_abs=fixed.lift_abs,
@@ -94,20 +156,90 @@ def compare(
         seq_ci_rel=seq.ci_rel,
         seq_ci_abs=seq.ci_abs,
         seq_p_value=seq.p_value,
+        se_rel=seq.se_rel,
+        n=a.n + b.n,
         chance_to_beat_control=bayes.chance_to_win,
         expected_loss=bayes.risk_treatment,
     )
 
 
-def adjust(comparisons: list[Comparison], config: AnalysisConfig) -> list[Comparison]:
-    """Adjust the sequential p-values of the analysable comparisons together."""
-    tested = [i for i, c in enumerate(comparisons) if c.seq_p_value is not None]
+def _excludes_zero(ci: tuple[float, float] | None) -> bool:
+    return ci is not None and (ci[0] > 0.0 or ci[1] < 0.0)
+
+
+def _by_sign(c: Comparison) -> Comparison:
+    outcome: Outcome = {"better": "better", "worse": "worse", "flat": "inconclusive"}[c.direction]  # type: ignore[assignment]
+    return replace(c, outcome=outcome)
+
+
+def primary_comparisons(
+    metric: str, control: VariantData, treatments: Sequence[VariantData], config: AnalysisConfig
+) -> list[Comparison]:
+    """Each arm on the primary metric at 1 − α/k, adjusted p = min(1, k·p)."""
+    k = len(treatments)
+    alpha = primary_alpha(config.alpha, k)
+    out = []
+    for t in treatments:
+        c = compare(metric, control, t, config, alpha=alpha, role="primary")
+        if c.seq_p_value is not None:
+            c = _by_sign(replace(
+                c, adjusted_p_value=min(1.0, k * c.seq_p_value), significant=_excludes_zero(c.seq_ci_rel)
+            ))
+        out.append(c)
+    return out
+
+
+def non_inferiority(ci: tuple[float, float] | None, margin: float, higher_better: bool) -> Outcome:
+    """A guardrail's outcome from its always-valid bounds and relative margin.
+
+    A private stand-in for the statistics package's non-inferiority primitive (to
+    replace it when it lands): non-inferior when the bound on the harmful side is
+    within the margin, inferior when even the other bound is beyond it.
+    """
+    if ci is None:
+        return "inconclusive"
+    lo, hi = ci
+    if higher_better:
+        return "non_inferior" if lo > -margin else "inferior" if hi < -margin else "inconclusive"
+    return "non_inferior" if hi < margin else "inferior" if lo > margin else "inconclusive"
+
+
+def guardrail_comparisons(
+    guardrails: Sequence[Guardrail],
+    control: VariantData,
+    treatments: Sequence[VariantData],
+    config: AnalysisConfig,
+) -> list[Comparison]:
+    """Each guardrail of each arm: a one-sided level-α non-inferiority test (module doc)."""
+    alpha = guardrail_alpha(config.alpha)
+    out = []
+    for g in guardrails:
+        for t in treatments:
+            c = compare(g.metric, control, t, config, alpha=alpha, role="guardrail", margin=g.margin)
+            out.append(replace(
+                c,
+                significant=_excludes_zero(c.seq_ci_rel),
+                outcome=non_inferiority(c.seq_ci_rel, g.margin, higher_is_better(g.metric)),
+            ))
+    return out
+
+
+def secondary_comparisons(
+    metrics: Sequence[str],
+    control: VariantData,
+    treatments: Sequence[VariantData],
+    config: AnalysisConfig,
+) -> list[Comparison]:
+    """Exploratory rows at α, sequential p-values BH-adjusted across metrics × arms."""
+    rows = [compare(m, control, t, config, role="secondary") for m in metrics for t in treatments]
+    tested = [i for i, c in enumerate(rows) if c.seq_p_value is not None]
+    if not tested:
+        return rows
     adjusted = adjust_p_values(
-        [comparisons[i].seq_p_value for i in tested],  # type: ignore[misc]
-        config.correction,
+        [rows[i].seq_p_value for i in tested],  # type: ignore[misc]
+        "bh",
         alpha=config.alpha,
     )
-    out = list(comparisons)
     for i, p, reject in zip(tested, adjusted.p_values, adjusted.reject):
-        out[i] = replace(out[i], adjusted_p_value=p, significant=reject)
-    return out
+        rows[i] = _by_sign(replace(rows[i], adjusted_p_value=p, significant=bool(reject)))
+    return rows

@@ -1,40 +1,45 @@
-"""The verdict of an experiment, and the two checks it rests on: the split and the power.
+"""The verdict of an experiment, and the data-quality checks it rests on.
 
-The verdict, in order of precedence:
+The verdict, in order of precedence (the rule itself: :mod:`movierec.analysis.readout`):
 
 1. ``no_data`` -- no user has an impression yet;
 2. ``srm`` -- the user split departs from the weights (chi-square p < 0.001): the
    comparison is biased by whatever broke the split, so no metric is trusted;
-3. ``wins`` / ``loses`` -- a significant positive / negative lift on the primary
-   metric (adjusted sequential p < α, :mod:`movierec.analysis.comparison`);
-4. ``keep_running`` -- not significant yet (or not analysable yet: a variant without
-   impressions or without variance), with the users per variant still needed for
-   the sequential test to detect the configured relative MDE with the configured
-   power (:func:`sequential_sample_size`);
-5. ``no_difference`` -- not significant although the sample already reached that
-   size: the lift, if any, is smaller than the MDE.
+3. ``multiple_exposure`` -- more than 1% of the assigned users were served more than
+   one variant (GrowthBook's threshold): assignment or caching leaks, and excluding
+   those users does not remove the bias of who leaked;
+4. ``wins`` -- an arm's primary metric is significantly better on the always-valid
+   test *and* every guardrail of that arm is significantly non-inferior;
+5. ``loses`` -- an arm's primary metric is significantly worse, or one of its
+   guardrails is significantly worse than its margin;
+6. ``no_difference`` -- the primary is undecided although the arms reached the
+   planned size: the lift, if any, is smaller than the MDE;
+7. ``keep_running`` -- anything else, with what each undecided arm still needs
+   (:mod:`movierec.analysis.keep_running`).
+
+A decision carries one line of text and the reasons behind it, one per check, in
+plain words; every renderer shows both.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from scipy.optimize import brentq
-from scipy.stats import norm
-
-from movierec.analysis.comparison import Comparison
+from movierec.analysis.comparison import Comparison, one_sided_alpha
 from movierec.analysis.config import AnalysisConfig
-from movierec.analysis.data import VariantData
-from movierec.analysis.metrics import METRIC_LABELS, explain, metric_stats
+from movierec.analysis.data import Exclusions, VariantData
+from movierec.analysis.intervals import lift_interval
+from movierec.analysis.keep_running import Projection, project
+from movierec.analysis.plan import PowerSummary
+from movierec.analysis.roles import label, margin_text
 from movierec.events import Experiment
-from movierec.stats.power import minimum_detectable_effect, sample_size_per_variant
-from movierec.stats.sequential import halfwidth, mixing_rho
 from movierec.stats.srm import srm_check
-from movierec.stats.statistics import ErrorCode
 
-Verdict = Literal["no_data", "srm", "wins", "loses", "keep_running", "no_difference"]
+Verdict = Literal[
+    "no_data", "srm", "multiple_exposure", "wins", "loses", "keep_running", "no_difference"
+]
 
 
 @dataclass(frozen=True)
@@ -47,26 +52,26 @@ class SrmSummary:
 
 
 @dataclass(frozen=True)
-class PowerSummary:
-    """Planning numbers for the primary metric at the current control mean and variance."""
+class ExposureSummary:
+    """Users served more than one variant, against the assigned users."""
 
-    metric: str
-    mde: float
-    users_per_variant: int  # the smallest arm so far
-    mde_now: float | None  # relative lift detectable now (fixed horizon)
-    required_fixed: int | None  # users per variant, fixed-horizon z test
-    required_sequential: int | None  # users per variant, the confidence sequence
-    more_users_per_variant: int | None  # to reach required_sequential
-    message: str | None = None
+    multiple_variants: int
+    assigned_users: int
+    share: float | None
+    threshold: float
+    alarm: bool
+    message: str
 
 
 @dataclass(frozen=True)
 class Decision:
     verdict: Verdict
     text: str
+    reasons: tuple[str, ...] = ()
+    projections: tuple[Projection, ...] = ()
 
 
-# --------------------------------------------------------------------------- SRM
+# --------------------------------------------------------------------------- checks
 
 
 def srm_summary(experiment: Experiment, variants: list[VariantData], threshold: float) -> SrmSummary:
@@ -92,139 +97,141 @@ def _split(counts: tuple[float, ...] | tuple[int, ...]) -> str:
     return " / ".join(f"{c:,.0f}" for c in counts)
 
 
-# --------------------------------------------------------------------------- power
+def exposure_summary(exclusions: Exclusions, threshold: float) -> ExposureSummary:
+    multiple, assigned = exclusions.multiple_variants, exclusions.assigned_users
+    if assigned <= 0:
+        return ExposureSummary(multiple, assigned, None, threshold, False,
+                               "not checked: the warehouse reported no exclusion counts")
+    share = multiple / assigned
+    what = f"{multiple:,} of {assigned:,} assigned users ({share:.2%}) were served more than one variant"
+    if share > threshold:
+        return ExposureSummary(multiple, assigned, share, threshold, True,
+                               f"multiple exposure: {what}, above the {threshold:.0%} alarm; "
+                               "assignment or caching is broken")
+    return ExposureSummary(multiple, assigned, share, threshold, False,
+                           f"ok: {what} (left out; alarm above {threshold:.0%})")
 
 
-def sequential_sample_size(
-    baseline_mean: float,
-    baseline_variance: float,
-    mde: float,
-    *,
-    alpha: float,
-    power: float,
-    tuning_parameter: float,
-    treatment_variance: float | None = None,
-) -> int | None:
-    """Users per variant at which the confidence sequence detects a relative lift ``mde``.
-
-    With two equal arms of n users, a true relative lift δ, and per-user variances
-    σ_a² = ``baseline_variance`` and σ_b² = ``treatment_variance``, by default
-    (1 + δ)² σ_a² (as in :mod:`movierec.stats.power`), the estimate has
-    standard error::
-
-        se(n) = sqrt( (σ_b² + (1 + δ)² σ_a²) / (n μ_a²) )
-
-    The lower bound of the sequence at 2n users exceeds 0 with probability
-    ``power`` when δ − z_power · se(n) ≥ h(se(n), 2n), h the half-width of
-    :func:`movierec.stats.sequential.halfwidth`. The left side grows and h
-    shrinks with n, so the smallest such n is a root found by bisection. None when
-    the inputs are degenerate (zero mean or variance).
-    """
-    if baseline_mean == 0 or not baseline_variance > 0:
-        return None
-    rho = mixing_rho(alpha, tuning_parameter)
-    z_power = float(norm.ppf(power))
-    var_b = baseline_variance * (1.0 + mde) ** 2 if treatment_variance is None else treatment_variance
-    unit = (var_b + (1.0 + mde) ** 2 * baseline_variance) / baseline_mean**2
-
-    def shortfall(n: float) -> float:
-        se = math.sqrt(unit / n)
-        return halfwidth(se, round(2 * n), alpha, rho) + z_power * se - mde
-
-    lo, hi = 2.0, 1e13
-    if shortfall(lo) <= 0:
-        return 2
-    if shortfall(hi) > 0:
-        return None
-    return math.ceil(brentq(shortfall, lo, hi, xtol=0.5))
+# --------------------------------------------------------------------------- reasons
 
 
-def power_summary(
-    experiment: Experiment, control: VariantData, variants: list[VariantData], config: AnalysisConfig
-) -> PowerSummary:
-    metric = experiment.primary_metric
-    stats = metric_stats(control, metric)
-    n_now = min((metric_stats(v, metric).n for v in variants), default=0)
-    empty = PowerSummary(metric, config.mde, n_now, None, None, None, None)
-    if stats.error is not None or stats.mean == 0:
-        error = stats.error or ErrorCode.ZERO_BASELINE
-        return replace(empty, message=explain(error, metric, control.variant))
-    mean, variance = stats.mean, stats.variance
-    required_fixed = sample_size_per_variant(
-        mean, variance, config.mde, alpha=config.alpha, power=config.power
-    )
-    required_seq = sequential_sample_size(
-        mean,
-        variance,
-        config.mde,
-        alpha=config.alpha,
-        power=config.power,
-        tuning_parameter=config.tuning_parameter,
-    )
-    mde_now = (
-        minimum_detectable_effect(mean, variance, n_now, alpha=config.alpha, power=config.power)
-        if n_now >= 1
-        else None
-    )
-    more = None if required_seq is None else max(0, required_seq - n_now)
-    return PowerSummary(metric, config.mde, n_now, mde_now, required_fixed, required_seq, more)
+def level(alpha: float) -> str:
+    """``0.05`` -> ``95%``, ``0.025`` -> ``97.5%``: the interval's two-sided level."""
+    return f"{100 * (1 - alpha):.1f}".rstrip("0").rstrip(".") + "%"
+
+
+def _p(p: float | None) -> str:
+    return "-" if p is None else f"{p:.2g}"
+
+
+def effect(c: Comparison) -> str:
+    """``+12.3%, always-valid 95% CI [+4.0%, +21.0%], adjusted p = 0.003``."""
+    text = f"{c.lift_rel:+.1%}, always-valid {level(c.alpha)} CI {lift_interval(c.seq_ci_rel, c.metric)}"
+    if c.role == "primary":
+        text += f", adjusted p = {_p(c.adjusted_p_value)}"
+    return text
+
+
+def reason(c: Comparison) -> str:
+    """One comparison's part in the decision, in plain words."""
+    metric = label(c.metric)
+    who = f"{c.variant} vs {c.control}"
+    if c.message or c.lift_rel is None or c.seq_ci_rel is None:
+        return f"{c.role} {metric}, {who}: not analysable yet ({c.message or 'no data'})"
+    if c.role == "guardrail":
+        margin = c.margin or 0.0
+        one_sided = level(one_sided_alpha(c.alpha))
+        verdict = {
+            "non_inferior": f"non-inferior: its one-sided {one_sided} bounds keep it within the {margin_text(margin)} margin",
+            "inferior": f"worse than its {margin_text(margin)} margin (one-sided {one_sided})",
+            "inconclusive": f"not yet shown within its {margin_text(margin)} margin (one-sided {one_sided})",
+        }[c.outcome]
+        return f"guardrail {metric}, {who}: {effect(c)} -- {verdict}"
+    verdict = {
+        "better": "significantly better", "worse": "significantly worse",
+    }.get(c.outcome, "not significant yet (the interval includes 0)")
+    return f"{c.role} {metric}, {who}: {effect(c)} -- {verdict}"
 
 
 # --------------------------------------------------------------------------- verdict
 
 
+def _arm_state(primary: Comparison, guards: Sequence[Comparison]) -> str:
+    if primary.outcome == "worse" or any(g.outcome == "inferior" for g in guards):
+        return "loses"
+    if primary.outcome == "better" and all(g.outcome == "non_inferior" for g in guards):
+        return "wins"
+    return "undecided"
+
+
+def _loss_text(primary: Comparison, guards: Sequence[Comparison]) -> str:
+    if primary.outcome == "worse":
+        return f"{primary.variant} loses on {label(primary.metric)} ({effect(primary)})"
+    g = next(g for g in guards if g.outcome == "inferior")
+    return (f"{g.variant} loses: guardrail {label(g.metric)} is worse than its "
+            f"{margin_text(g.margin or 0.0)} margin ({effect(g)})")
+
+
 def decide(
-    experiment: Experiment,
-    variants: list[VariantData],
-    comparisons: list[Comparison],
+    variants: Sequence[VariantData],
+    primary: Sequence[Comparison],
+    guardrails: Sequence[Comparison],
     srm: SrmSummary,
+    exposure: ExposureSummary,
     power: PowerSummary,
+    config: AnalysisConfig,
 ) -> Decision:
-    """The verdict in plain words (precedence in the module docstring)."""
-    metric = experiment.primary_metric
-    label = METRIC_LABELS[metric]
+    """The verdict, its text and reasons (precedence in the module docstring)."""
+    checks = (f"split: {srm.message}", f"exposure: {exposure.message}")
     if sum(v.impressions for v in variants) == 0:
-        return Decision("no_data", "no data yet: no variant has impressions")
+        return Decision("no_data", "no data yet: no variant has impressions", checks)
     if srm.alarm:
-        return Decision("srm", f"SRM: do not trust -- {srm.message}")
-    primary = [c for c in comparisons if c.metric == metric]
-    winners = sorted(
-        (c for c in primary if c.direction == "better"),
-        key=lambda c: c.lift_rel or 0.0,
-        reverse=True,
-    )
-    losers = [c for c in primary if c.direction == "worse"]
+        return Decision("srm", f"SRM: do not trust -- {srm.message}", checks)
+    if exposure.alarm:
+        return Decision("multiple_exposure", f"do not trust -- {exposure.message}", checks)
+    if not primary:
+        return Decision("keep_running", "keep running: the experiment has no treatment arm to compare", checks)
+    guards = {c.variant: [g for g in guardrails if g.variant == c.variant] for c in primary}
+    reasons = tuple(reason(r) for c in primary for r in (c, *guards[c.variant])) + checks
+    states = {c.variant: _arm_state(c, guards[c.variant]) for c in primary}
+    winners = sorted((c for c in primary if states[c.variant] == "wins"),
+                     key=lambda c: c.lift_rel or 0.0, reverse=True)
+    losers = [c for c in primary if states[c.variant] == "loses"]
     if winners:
         best = winners[0]
-        text = f"{best.variant} wins on {label} ({_effect(best)})"
+        held = "every guardrail non-inferior" if guards[best.variant] else "no guardrails declared"
+        text = f"{best.variant} wins on {label(best.metric)} ({effect(best)}); {held}"
         if losers:
-            text += "; " + "; ".join(f"{c.variant} loses on {label}" for c in losers)
-        return Decision("wins", text)
+            text += "; " + "; ".join(_loss_text(c, guards[c.variant]) for c in losers)
+        return Decision("wins", text, reasons)
     if losers:
-        return Decision(
-            "loses", "; ".join(f"{c.variant} loses on {label} ({_effect(c)})" for c in losers)
-        )
+        return Decision("loses", "; ".join(_loss_text(c, guards[c.variant]) for c in losers), reasons)
     blocked = [c.message for c in primary if c.message]
-    mde = f"{power.mde:.0%}"
     if blocked:
-        return Decision("keep_running", f"keep running: {blocked[0]}")
-    if power.more_users_per_variant is None:
+        return Decision("keep_running", f"keep running: {blocked[0]}", reasons)
+    users = {v.variant: v.users for v in variants}
+    control = variants[0].users
+    target = power.target
+    if target is not None and all(c.outcome == "inconclusive" for c in primary) and (
+        power.users_per_variant >= target
+    ):
         return Decision(
-            "keep_running", f"keep running: {power.message or 'the sample size cannot be computed yet'}"
+            "no_difference",
+            f"no significant difference on {label(primary[0].metric)} after "
+            f"{power.users_per_variant:,} users per variant (planned {target:,}): a "
+            f"{config.mde:+.0%} lift would have shown, and the data rule out a lift outside "
+            + ", ".join(f"{lift_interval(c.seq_ci_rel, c.metric)}"
+                        + (f" ({c.variant})" if len(primary) > 1 else "") for c in primary)
+            + " -- stop the test",
+            reasons,
         )
-    if power.more_users_per_variant > 0:
-        return Decision(
-            "keep_running",
-            f"keep running: {power.more_users_per_variant:,} more users per variant "
-            f"for a {mde} MDE",
-        )
-    return Decision(
-        "no_difference",
-        f"no significant difference on {label} after {power.users_per_variant:,} users per "
-        f"variant: a {mde} lift would have shown; any effect is smaller -- stop the test",
-    )
-
-
-def _effect(c: Comparison) -> str:
-    lo, hi = c.seq_ci_rel or (math.nan, math.nan)
-    return f"{c.lift_rel:+.1%}, always-valid CI [{lo:+.1%}, {hi:+.1%}], adjusted p = {c.adjusted_p_value:.2g}"
+    projections = []
+    for c in primary:
+        now = min(control, users[c.variant])
+        if c.outcome == "inconclusive":
+            projections.append(project(c, now, config, power))
+        # A win also needs every guardrail shown within its margin: what each one needs.
+        projections += [project(g, now, config) for g in guards[c.variant] if g.outcome == "inconclusive"]
+    text = "keep running: " + (projections[0].text if projections else "undecided")
+    return Decision("keep_running", text, reasons + tuple(p.text for p in projections[1:]),
+                    tuple(projections))

@@ -16,19 +16,44 @@ def _stores(settings: Settings):
 
 
 def create(args: argparse.Namespace, settings: Settings) -> int:
-    from movierec.experiments.config import create_experiment, describe, parse_variants
+    from movierec.analysis.plan import make_plan
+    from movierec.analysis.roles import resolve_roles
+    from movierec.events import Experiment
+    from movierec.experiments.config import (
+        create_experiment,
+        describe,
+        parse_guardrail,
+        parse_variants,
+    )
 
+    variants = parse_variants(args.variants, args.weights)
+    guardrails = tuple(parse_guardrail(g) for g in args.guardrail)
+    secondary = tuple(m.strip() for spec in args.secondary for m in spec.split(",") if m.strip())
+    plan = make_plan(
+        args.primary, len(variants), mde=args.mde, alpha=args.alpha, power=args.power,
+        baseline=args.baseline, baseline_variance=args.baseline_variance,
+    )
+    # Unknown metric names fail here, before anything is stored.
+    resolve_roles(Experiment(args.id, "check", variants, primary_metric=args.primary,
+                             guardrails=guardrails, secondary_metrics=secondary, plan=plan))
     stores = _stores(settings)
     experiment = create_experiment(
         stores.events,
         stores.artifacts,
         args.id,
-        parse_variants(args.variants, args.weights),
+        variants,
         now=time.time(),
         coverage=args.coverage,
         salt=args.salt,
+        primary_metric=args.primary,
+        guardrails=guardrails,
+        secondary_metrics=secondary,
+        plan=plan,
     )
     print("created " + describe(experiment))
+    if plan.users_per_variant is None:
+        print("note: no --baseline, so the plan has no sample size and the always-valid test is "
+              "tuned for the default; give --baseline (the primary metric's control mean) to plan")
     return 0
 
 
@@ -57,6 +82,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None, help="e.g. 50,50 (default: equal)")
     p.add_argument("--coverage", type=float, default=1.0, help="share of users in the experiment")
     p.add_argument("--salt", default=None, help="hash salt (default: id + random suffix)")
+    p.add_argument("--primary", default="ctr", help="the one metric the decision is made on (default ctr)")
+    p.add_argument(
+        "--guardrail", action="append", default=[], metavar="METRIC[:MARGIN]",
+        help="a metric that must not be worse than control by more than MARGIN (relative, e.g. "
+        "rating:0.01 or rating:1%%; default margins: 2%% for CTRs and clicks per user, 1%% for the "
+        "mean rating); repeatable",
+    )
+    p.add_argument("--secondary", action="append", default=[], metavar="METRIC",
+                   help="an exploratory metric (shown, never decides); repeatable or comma-separated")
+    p.add_argument("--mde", type=float, default=0.05, help="relative lift of the primary metric to detect (default 0.05)")
+    p.add_argument("--baseline", type=float, default=None,
+                   help="the primary metric's control mean, e.g. 0.25 for a 25%% list CTR; with it the "
+                   "plan records the users per variant, which also tune the always-valid test")
+    p.add_argument("--baseline-variance", type=float, default=None,
+                   help="per-user variance of the primary metric (default for CTRs b(1-b), clicks per user b)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--power", type=float, default=0.8, help="power at the MDE (default 0.8)")
     p.set_defaults(func=create)
     p = group.add_parser("show", help="show an experiment (default: the running one)")
     p.add_argument("id", nargs="?")

@@ -23,7 +23,6 @@ from pathlib import Path
 from movierec.cli.common import command
 from movierec.errors import ConfigError, DataError
 from movierec.settings import Settings
-from movierec.stats.multiple import Method
 
 # The ab_report lines feed a log-based metric: keep them whatever the CLI's log level.
 report_log = logging.getLogger("movierec.ab_report")
@@ -32,13 +31,14 @@ report_log.setLevel(logging.INFO)
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What `report` and `alerts check` share: which experiment, how to test, when to alert."""
+    """What `report` and `alerts check` share: which experiment, when to alert.
+
+    How to test is not an option: α, the MDE and the always-valid test's tuning come
+    from the plan recorded with the experiment (``movierec experiment create``), so
+    the verdict cannot depend on a flag of the day it is read.
+    """
 
     experiment: str | None = None  # the running one, else the latest
-    alpha: float = 0.05
-    mde: float = 0.05
-    correction: Method = "holm"
-    expected_users: float | None = None  # None: DEFAULT_TUNING_PARAMETER
     json: bool = False
     ctr_floor: float | None = None
     min_impressions: int = 200
@@ -83,10 +83,9 @@ def _choose(experiments: list, experiment_id: str | None):
 
 
 def _analysed(options: AnalysisOptions, warehouse):
-    from movierec.analysis.config import AnalysisConfig
-    from movierec.analysis.queries import list_experiments, load_experiment_data
+    from movierec.analysis.definitions import list_experiments
+    from movierec.analysis.queries import load_experiment_data
     from movierec.analysis.readout import analyse
-    from movierec.stats.sequential import DEFAULT_TUNING_PARAMETER
 
     warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
     experiment = _choose(list_experiments(warehouse), options.experiment)
@@ -96,15 +95,7 @@ def _analysed(options: AnalysisOptions, warehouse):
             f"experiment {experiment.experiment_id!r} has no data in the warehouse yet "
             "(no assignments or impressions); run `movierec export` once traffic has arrived"
         )
-    config = AnalysisConfig(
-        alpha=options.alpha,
-        mde=options.mde,
-        correction=options.correction,
-        tuning_parameter=(
-            DEFAULT_TUNING_PARAMETER if options.expected_users is None else options.expected_users
-        ),
-    )
-    return experiment, data, analyse(experiment, data, config)
+    return experiment, data, analyse(experiment, data)
 
 
 def _dispatch(options: AnalysisOptions, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
@@ -198,16 +189,6 @@ def _positive_float(text: str) -> float:
 
 def _add_experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiment", default=None, help="experiment id (default: the running one, else the latest)")
-    p.add_argument("--alpha", type=float, default=AnalysisOptions.alpha, help="significance level (default 0.05)")
-    p.add_argument("--mde", type=float, default=AnalysisOptions.mde, help="relative minimum detectable effect for the sample size (default 0.05)")
-    p.add_argument("--correction", choices=["holm", "bh"], default=AnalysisOptions.correction, help="multiple-comparison adjustment")
-    p.add_argument(
-        "--expected-users",
-        type=float,
-        default=None,
-        help="total users (all variants) the experiment is expected to reach; the always-valid "
-        "CI is tightest there. Fix it before the test starts (default 5000)",
-    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 

@@ -7,11 +7,12 @@ experiment with a new salt; the old one is stopped first.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import replace
 
 from movierec.errors import ConfigError
-from movierec.events import Experiment, Variant
+from movierec.events import Experiment, Guardrail, Plan, Variant, default_margin
 from movierec.experiments.assignment import validate_experiment
 from movierec.models.artifact import live_version, read_manifest
 from movierec.stores.ports import ArtifactStore, EventLog
@@ -42,6 +43,22 @@ def parse_variants(variants: str, weights: str | None) -> tuple[Variant, ...]:
     return tuple(Variant(n, m, v, w / total) for (n, m, v), w in zip(parsed, values))
 
 
+def parse_guardrail(spec: str) -> Guardrail:
+    """``"rating"`` (the documented default margin) or ``"rating:0.01"`` / ``"rating:1%"``."""
+    metric, sep, margin = (part.strip() for part in spec.partition(":"))
+    if not metric:
+        raise ConfigError(f"guardrail {spec!r} must look like METRIC or METRIC:MARGIN, e.g. rating:0.01")
+    if not sep:
+        return Guardrail(metric, default_margin(metric))
+    try:
+        value = float(margin[:-1]) / 100 if margin.endswith("%") else float(margin)
+    except ValueError:
+        raise ConfigError(f"guardrail {spec!r}: the margin must be a number such as 0.02 or 2%") from None
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise ConfigError(f"guardrail {spec!r}: the margin is a relative drop in [0, 1), got {value!r}")
+    return Guardrail(metric, value)
+
+
 def create_experiment(
     events: EventLog,
     store: ArtifactStore,
@@ -51,6 +68,10 @@ def create_experiment(
     now: float,
     coverage: float = 1.0,
     salt: str | None = None,
+    primary_metric: str = "ctr",
+    guardrails: tuple[Guardrail, ...] = (),
+    secondary_metrics: tuple[str, ...] = (),
+    plan: Plan | None = None,
 ) -> Experiment:
     if events.get_experiment(experiment_id) is not None:
         raise ConfigError(f"experiment {experiment_id!r} exists; a new phase needs a new id")
@@ -68,6 +89,10 @@ def create_experiment(
         salt=salt or f"{experiment_id}-{secrets.token_hex(4)}",
         variants=variants,
         coverage=coverage,
+        primary_metric=primary_metric,
+        guardrails=guardrails,
+        secondary_metrics=secondary_metrics,
+        plan=plan,
         created_at=now,
         started_at=now,
     )
@@ -101,10 +126,24 @@ def get_experiment(events: EventLog, experiment_id: str | None) -> Experiment:
 
 
 def describe(experiment: Experiment) -> str:
+    guardrails = ", ".join(f"{g.metric} (margin -{g.margin:.1%})" for g in experiment.guardrails)
     lines = [
         f"experiment {experiment.experiment_id} ({experiment.status})",
         f"  salt {experiment.salt}, coverage {experiment.coverage:.0%}, primary metric {experiment.primary_metric}",
+        f"  guardrails {guardrails or 'none'}; secondary {', '.join(experiment.secondary_metrics) or 'none'}",
     ]
     for v in experiment.variants:
         lines.append(f"  {v.name}: {v.model}@{v.version or 'live'}  weight {v.weight:.2%}")
+    plan = experiment.plan
+    if plan is None:
+        lines.append("  plan: none recorded (the analysis defaults apply)")
+    else:
+        line = f"  plan: MDE {plan.mde:+.0%}, alpha {plan.alpha:g}, power {plan.power:.0%}"
+        if plan.users_per_variant is None:
+            line += "; no baseline, so no sample size: the always-valid test uses its default tuning"
+        else:
+            line += (f", baseline {plan.baseline:.4g} (per-user variance {plan.baseline_variance:.4g})"
+                     f" -> {plan.users_per_variant:,} users per variant, always-valid test tuned "
+                     f"for {plan.total_users:,}")
+        lines.append(line)
     return "\n".join(lines)

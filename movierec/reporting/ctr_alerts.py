@@ -7,12 +7,15 @@ Two conditions, per variant (control included for the floor):
   instead of being averaged away by the weeks before; when that day has fewer than
   ``min_impressions`` impressions, the cumulative CTR is used instead, and with
   fewer than that in total the check waits (a handful of impressions says nothing).
-* ``guardrail_worse`` -- the variant is significantly worse than control on a
-  guardrail metric of the experiment: the upper end of the always-valid confidence
-  sequence of the relative lift is below 0. Because the sequence holds at every
-  look, this may fire on the first day the harm is visible without the daily
-  check inflating false alarms. It is not adjusted for multiplicity: missing real
-  harm costs more than an occasional extra alert, and the cool-down bounds the noise.
+* ``guardrail_worse`` -- the variant is significantly worse than control on the
+  primary metric or a guardrail of the experiment: the always-valid interval the
+  decision uses lies entirely on the harmful side of 0. (Harm, not the margin: an
+  alert should come before the drop is large enough to decide "loses".) Because the
+  sequence holds at every look, this may fire on the first day the harm is visible
+  without the daily check inflating false alarms. It is not adjusted for
+  multiplicity: missing real harm costs more than an occasional extra alert, and the
+  cool-down bounds the noise. The condition keeps its name from when the primary was
+  listed among the guardrails, so alert keys and cool-downs carry over.
 
 ``dispatch_alerts`` is the I/O side, through the one :class:`~movierec.reporting.alerting.Alerter`
 of every alert: the warehouse table ``alerts`` remembers what was sent, so the same
@@ -26,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from movierec.analysis.data import ExperimentData
+from movierec.analysis.decision import level
 from movierec.analysis.metrics import METRIC_LABELS
 from movierec.analysis.readout import ExperimentReport
 from movierec.errors import ConfigError
@@ -101,15 +105,16 @@ def _floor_alerts(
     return alerts
 
 
-def _guardrail_alerts(report: ExperimentReport, guardrails: Sequence[str]) -> list[Alert]:
+def _guardrail_alerts(report: ExperimentReport, declared: Sequence[str]) -> list[Alert]:
     alerts = []
     for c in report.comparisons:
-        if c.metric not in guardrails or c.seq_ci_rel is None or c.lift_rel is None:
+        if c.role not in ("primary", "guardrail") or c.seq_ci_rel is None or c.lift_rel is None:
+            continue
+        if c.direction != "worse":
             continue
         lo, hi = c.seq_ci_rel
-        if hi >= 0:
-            continue
-        label = METRIC_LABELS.get(c.metric, c.metric)
+        metric = METRIC_LABELS.get(c.metric, c.metric)
+        title = "Guardrail" if c.metric in declared else "Primary metric"
         alerts.append(
             Alert(
                 source="ab",
@@ -117,11 +122,11 @@ def _guardrail_alerts(report: ExperimentReport, guardrails: Sequence[str]) -> li
                 variant=c.variant,
                 metric=c.metric,
                 condition="guardrail_worse",
-                title=f"Guardrail {label} breached: {report.experiment_id} / {c.variant}",
+                title=f"{title} {metric} breached: {report.experiment_id} / {c.variant}",
                 message=(
                     f"variant {c.variant} of experiment {report.experiment_id} is significantly "
-                    f"worse than control {c.control} on {label}: {c.lift_rel:+.1%} "
-                    f"(always-valid {1 - report.config.alpha:.0%} CI [{lo:+.1%}, {hi:+.1%}], "
+                    f"worse than control {c.control} on {metric}: {c.lift_rel:+.1%} "
+                    f"(always-valid {level(c.alpha)} CI [{lo:+.1%}, {hi:+.1%}], "
                     f"p = {c.seq_p_value:.2g})"
                 ),
                 fields={"metric": c.metric, "lift": c.lift_rel, "ci_low": lo, "ci_high": hi},
@@ -138,7 +143,7 @@ def check_ctr_alerts(
     if config.ctr_floor is not None:
         alerts += _floor_alerts(report, data, config.ctr_floor, config.min_impressions)
     if config.guardrails:
-        alerts += _guardrail_alerts(report, experiment.guardrails)
+        alerts += _guardrail_alerts(report, [g.metric for g in experiment.guardrails])
     return alerts
 
 

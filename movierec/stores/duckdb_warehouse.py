@@ -88,6 +88,7 @@ class DuckDBWarehouse:
         with self._connect("schema creation") as con:
             for tbl in wsql.TABLES.values():
                 con.execute(_duckdb_ddl(tbl))
+                _add_missing_columns(con, tbl)
 
     def insert_new(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
         tbl = wsql.table(table)
@@ -155,6 +156,22 @@ class DuckDBWarehouse:
 
 def _duckdb_ddl(tbl: wsql.Table) -> str:
     return wsql.to_duckdb(wsql.create_table_sql(tbl, layout=False)).sql
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, tbl: wsql.Table) -> None:
+    """Columns added to a table since the file was created (a warehouse of an older
+    release): CREATE TABLE IF NOT EXISTS leaves an existing table as it is, and every
+    load names all the columns. New columns are nullable or repeated, so old rows read
+    NULL. (On BigQuery, Terraform applies the same additive change from infra/schemas.)"""
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [tbl.name]
+        ).fetchall()
+    }
+    for column in tbl.columns:
+        if column.name not in present:
+            con.execute(f"ALTER TABLE {tbl.name} ADD COLUMN {column.name} {column.duckdb_type}")
 
 
 def _python_value(type_name: str, value: Any) -> Any:

@@ -177,9 +177,12 @@ _TABLES: dict[str, _Table] = {
         _Table(
             "experiments",
             ("experiment_id", "salt", "variants", "status", "coverage", "primary_metric",
-             "guardrails", "created_at", "started_at", "stopped_at"),
-            ("TEXT NOT NULL", "TEXT", "TEXT", "TEXT", "REAL", "TEXT", "TEXT", "REAL", "REAL", "REAL"),
-            json_columns=frozenset({"variants", "guardrails"}),
+             "guardrails", "created_at", "started_at", "stopped_at",
+             "guardrail_margins", "secondary_metrics", "plan"),
+            ("TEXT NOT NULL", "TEXT", "TEXT", "TEXT", "REAL", "TEXT", "TEXT", "REAL", "REAL", "REAL",
+             "TEXT", "TEXT", "TEXT"),
+            json_columns=frozenset({"variants", "guardrails", "guardrail_margins",
+                                    "secondary_metrics", "plan"}),
         ),
         _Table(
             "assignments",
@@ -204,6 +207,16 @@ _TABLES: dict[str, _Table] = {
         ),
     )
 }
+
+
+def _add_missing_columns(conn: sqlite3.Connection, table: _Table) -> None:
+    """Columns added to the layout since the file was created (SQLite has no
+    ADD COLUMN IF NOT EXISTS): an event log of an older release stays readable, its
+    old rows read NULL there, which ``from_dict`` takes as the default."""
+    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+    for column, type_ in zip(table.columns, table.types, strict=True):
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} {type_}")
 
 
 class SQLiteEventLog:
@@ -272,6 +285,8 @@ class SQLiteEventLog:
                 if not self._schema_ready:
                     conn.execute("PRAGMA journal_mode = WAL")
                     conn.executescript(";".join(t.ddl() for t in _TABLES.values()))
+                    for t in _TABLES.values():
+                        _add_missing_columns(conn, t)
                     self._schema_ready = True
         except BaseException:
             conn.close()

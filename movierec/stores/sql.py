@@ -156,6 +156,22 @@ TABLES: dict[str, Table] = {
                 _c("created_at", "TIMESTAMP"),
                 _c("started_at", "TIMESTAMP"),
                 _c("stopped_at", "TIMESTAMP", "NULLABLE"),
+                # Added with the decision rule; nullable/repeated, so adding them to an
+                # existing table is a compatible schema change.
+                _c("guardrail_margins", "FLOAT64", "REPEATED"),
+                _c("secondary_metrics", "STRING", "REPEATED"),
+                _c(
+                    "plan",
+                    "RECORD",
+                    "NULLABLE",
+                    _c("mde", "FLOAT64"),
+                    _c("alpha", "FLOAT64"),
+                    _c("power", "FLOAT64"),
+                    _c("baseline", "FLOAT64", "NULLABLE"),
+                    _c("baseline_variance", "FLOAT64", "NULLABLE"),
+                    _c("users_per_variant", "INT64", "NULLABLE"),
+                    _c("total_users", "INT64", "NULLABLE"),
+                ),
             ),
             key=("experiment_id",),
         ),

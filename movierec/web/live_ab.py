@@ -1,7 +1,9 @@
 """The live A/B panel: the running experiment's read-out, recomputed every few seconds.
 
 The numbers are the A/B analysis of :mod:`movierec.analysis.readout`, on the same
-warehouse query the report uses, so the page and ``movierec report`` never disagree.
+warehouse query the report uses, with the settings of the experiment's recorded plan,
+formatted by the same :mod:`movierec.reporting.view`, so the page and ``movierec
+report`` never disagree on the verdict, its reasons or an interval.
 The serving process keeps its own warehouse for this, private to the process (an
 in-memory DuckDB by default): the CLI's ``warehouse.duckdb`` can be open in one
 process only, and a server holding it would make ``movierec export`` fail on the lock.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from movierec.analysis.config import AnalysisConfig
@@ -27,6 +30,7 @@ from movierec.events import Experiment
 from movierec.experiments.config import get_experiment
 from movierec.jsonsafe import json_safe
 from movierec.pipelines.export import export_events
+from movierec.reporting.view import build_view
 from movierec.stores.ports import EventLog, Warehouse
 
 DEFAULT_TTL_SECONDS = 2.0
@@ -39,12 +43,14 @@ NO_EXPERIMENT = "no experiment yet: create one with `movierec experiment create`
 def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: float) -> dict[str, Any]:
     """The JSON the page draws, from an experiment and its analysis (pure).
 
-    Per variant: users, impressions, clicks and CTR with its confidence interval (per
-    user, delta method, level ``1 - alpha``); per treatment: the relative lift of the
-    primary metric over the control with its always-valid interval and Holm-adjusted
-    sequential p-value, the ones the verdict is decided on.
+    Verdict, reasons, comparison rows and intervals are the strings of
+    :func:`movierec.reporting.view.build_view`, the ones ``movierec report`` prints
+    and writes to HTML; the page shows them as they are. Per variant it also carries
+    the raw counts and the CTR with its range-respecting interval for the chart.
     """
+    view = build_view(report)
     config = {v.name: v for v in experiment.variants}
+    rows = {row.name: row for row in view.variants}
     variants = []
     for summary in report.variants:
         defined = config.get(summary.variant)
@@ -61,23 +67,10 @@ def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: floa
                 "ratings": summary.ratings,
                 "ctr": summary.ctr,
                 "ctr_ci": summary.ctr_ci,
+                "ctr_ci_text": rows[summary.variant].ctr_ci,
                 "mean_rating": summary.mean_rating,
             }
         )
-    comparisons = [
-        {
-            "variant": c.variant,
-            "metric": c.metric,
-            "lift": c.lift_rel,
-            "ci": c.seq_ci_rel,
-            "p_value": c.adjusted_p_value,
-            "chance_to_beat_control": c.chance_to_beat_control,
-            "significant": c.significant,
-            "message": c.message,
-        }
-        for c in report.comparisons
-        if c.metric == report.primary_metric
-    ]
     body = {
         "experiment": {
             "id": experiment.experiment_id,
@@ -86,11 +79,16 @@ def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: floa
             "primary_metric": report.primary_metric,
             "started_at": experiment.started_at,
         },
+        "summary": view.summary,
+        "settings": view.settings,
         "alpha": report.config.alpha,
+        "variant_header": list(view.variant_header),
         "variants": variants,
-        "comparisons": comparisons,
+        "comparisons": [asdict(row) for row in view.comparisons],
         "srm": {"alarm": report.srm.alarm, "p_value": report.srm.p_value, "message": report.srm.message},
-        "verdict": {"code": report.decision.verdict, "text": report.decision.text},
+        "verdict": {"code": view.verdict, "text": view.verdict_text, "reasons": list(view.reasons)},
+        "checks": list(view.checks),
+        "notes": list(view.notes),
         "message": None,
         "computed_at": computed_at,
     }
@@ -101,11 +99,16 @@ def empty_panel(message: str, *, computed_at: float) -> dict[str, Any]:
     """The panel when there is nothing to analyse, saying why."""
     return {
         "experiment": None,
+        "summary": None,
+        "settings": None,
         "alpha": None,
+        "variant_header": [],
         "variants": [],
         "comparisons": [],
         "srm": None,
         "verdict": None,
+        "checks": [],
+        "notes": [],
         "message": message,
         "computed_at": computed_at,
     }
@@ -130,7 +133,7 @@ class LiveAB:
         if ttl_seconds < 0:
             raise ConfigError(f"ttl_seconds must be >= 0, got {ttl_seconds!r}")
         self.events, self.warehouse = events, warehouse
-        self.analysis = analysis or AnalysisConfig()
+        self.analysis = analysis  # None: the experiment's recorded plan decides
         self.ttl_seconds, self.clock = ttl_seconds, clock
         self._cached: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()

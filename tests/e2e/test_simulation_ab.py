@@ -1,27 +1,40 @@
 """Issue #4's proof: simulated users over real HTTP, exported to DuckDB, analysed.
 
-A = SVD vs B = EASE must come out as a significant CTR win for B; an A/A test
-(both variants SVD) must not find a difference. Models are trained on the ms75
-training part; simulated users click by their held-out ratings (ClickModel).
+The experiment is created exactly as ``scripts/demo.sh`` creates it (the flags are read
+from the script: primary list CTR, a mean-rating guardrail, a recorded plan), and the
+report decides with that recorded plan. A = SVD vs B = EASE must come out as "B wins"
+with its reasons; an A/A test (both variants SVD) must not find a difference. Models
+are trained on the ms75 training part; simulated users click by their held-out
+ratings (ClickModel).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
-import time
 
 import pytest
 
+from movierec.analysis.metrics import METRIC_LABELS
 from movierec.cli import main
-from movierec.experiments.config import create_experiment, parse_variants
 from movierec.simulation.traffic import SimulationConfig, simulate
-from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from tests.e2e.server import running_server
-from tests.fixtures.serving import SECRET
+from tests.fixtures.serving import REPO, SECRET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SIM = SimulationConfig(users=300, days=4, sessions_per_day=1.0, seed=11)
+DEMO = REPO / "scripts" / "demo.sh"
+
+
+def demo_flags() -> list[str]:
+    """The flags of `experiment create` in scripts/demo.sh, without its id and variants."""
+    line = next(x for x in DEMO.read_text().splitlines() if x.startswith("$MR experiment create"))
+    args = shlex.split(line)[3:]
+    for name in ("--id", "--variants"):
+        i = args.index(name)
+        del args[i:i + 2]
+    return args
 
 
 def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -> None:
@@ -31,14 +44,8 @@ def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -
     env = {"MOVIEREC_HOME": str(tmp_path), "MOVIEREC_TOKEN_SECRET": SECRET, "MOVIEREC_BACKEND": "local"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    create_experiment(
-        SQLiteEventLog(tmp_path / "events.sqlite"),
-        LocalArtifactStore(tmp_path / "artifacts"),
-        "sim",
-        parse_variants(variants, "50,50"),
-        now=time.time(),
-        salt="simulation",
-    )
+    assert main(["experiment", "create", *demo_flags(), "--id", "sim", "--variants", variants,
+                 "--salt", "simulation"]) == 0
     with running_server(env, tmp_path / "server.log") as url:
         summary = simulate(url, truth, SIM)
     assert summary.sessions > 0 and not summary.errors, summary.lines()
@@ -48,7 +55,7 @@ def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -
 def run_experiment(variants: str, held_out_models, tmp_path, monkeypatch, capsys) -> dict:
     simulate_experiment(variants, held_out_models, tmp_path, monkeypatch)
     capsys.readouterr()
-    code = main(["report", "--experiment", "sim", "--json", "--expected-users", str(SIM.users)])
+    code = main(["report", "--experiment", "sim", "--json"])
     out = capsys.readouterr().out
     assert code == 0, out
     return json.loads(out)
@@ -60,9 +67,20 @@ def ctr_comparison(report: dict) -> dict:
 
 def test_ease_beats_svd_significantly(held_out_models, tmp_path, monkeypatch, capsys):
     report = run_experiment("A=svd,B=ease", held_out_models, tmp_path, monkeypatch, capsys)
-    assert report["decision"]["verdict"] == "wins", report["decision"]
+    decision = report["decision"]
+    assert decision["verdict"] == "wins", decision
+    assert decision["text"].startswith(f"B wins on {METRIC_LABELS['ctr']}")
     assert ctr_comparison(report)["lift_rel"] > 0
     assert report["srm"]["alarm"] is False
+    # The reasons: the primary significantly better, the guardrail non-inferior, the checks.
+    reasons = decision["reasons"]
+    assert any(r.startswith(f"primary {METRIC_LABELS['ctr']}, B vs A") and r.endswith("significantly better")
+               for r in reasons), reasons
+    assert any(r.startswith(f"guardrail {METRIC_LABELS['rating']}, B vs A") and "non-inferior" in r
+               for r in reasons), reasons
+    assert any(r.startswith("split: ok") for r in reasons)
+    # Decided with the recorded plan, not a default.
+    assert report["plan"]["recorded"] and report["config"]["tuning_parameter"] == report["plan"]["tuning_parameter"]
 
 
 def test_an_aa_test_finds_no_difference(held_out_models, tmp_path, monkeypatch, capsys):
@@ -79,8 +97,8 @@ def test_a_ctr_drop_sends_exactly_one_webhook_call(held_out_models, tmp_path, mo
     simulate_experiment("A=ease,B=svd", held_out_models, tmp_path, monkeypatch)
     with webhook_receiver() as receiver:
         monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", receiver.url)
-        assert main(["report", "--experiment", "sim", "--expected-users", str(SIM.users)]) == 0
-        assert main(["report", "--experiment", "sim", "--expected-users", str(SIM.users)]) == 0
+        assert main(["report", "--experiment", "sim"]) == 0
+        assert main(["report", "--experiment", "sim"]) == 0
     assert len(receiver.posts) == 1, receiver.posts
     alert = receiver.posts[0]
     assert "B" in alert["text"] and "ctr" in json.dumps(alert).lower()

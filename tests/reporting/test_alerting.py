@@ -44,12 +44,21 @@ def test_a_variant_significantly_worse_on_a_guardrail_fires() -> None:
     assert alerts[0].fields["ci_high"] < 0
 
 
-def test_no_guardrail_alert_in_an_aa_test_or_without_guardrails() -> None:
+def test_no_guardrail_alert_in_an_aa_test_or_when_turned_off() -> None:
     assert alerts_for(ab_data(3, 5000, 5000), AlertConfig()) == []
     harmful = ab_data(2, 5000, 5000, lift=-0.3)
     assert alerts_for(harmful, AlertConfig(guardrails=False)) == []
-    unguarded = dataclasses.replace(EXPERIMENT, guardrails=())
-    assert alerts_for(harmful, AlertConfig(), experiment=unguarded) == []
+
+
+def test_harm_on_the_primary_alerts_whether_or_not_it_is_listed_as_a_guardrail() -> None:
+    """Configs of old listed the primary among the guardrails; new ones need not."""
+    harmful = ab_data(2, 5000, 5000, lift=-0.3)
+    listed = dataclasses.replace(EXPERIMENT, guardrails=("ctr",))
+    (old,) = alerts_for(harmful, AlertConfig(), experiment=listed)
+    (new,) = alerts_for(harmful, AlertConfig(), experiment=dataclasses.replace(EXPERIMENT, guardrails=()))
+    assert old.key == new.key == "exp-1:B:ctr:guardrail_worse"  # cool-downs carry over
+    assert old.title.startswith("Guardrail") and new.title.startswith("Primary metric")
+    assert "always-valid 95% CI" in new.message
 
 
 def test_the_guardrail_uses_the_sequential_test_not_the_fixed_horizon_one() -> None:

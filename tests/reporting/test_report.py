@@ -11,6 +11,7 @@ import pytest
 
 from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import ExperimentData
+from movierec.analysis.metrics import METRIC_LABELS
 from movierec.analysis.readout import ExperimentReport, analyse
 from movierec.reporting.report import log_fields, render_html, render_text
 from tests.fixtures.abdata import ab_data, two_arm_experiment
@@ -71,9 +72,11 @@ def test_text_report_shows_the_numbers_and_the_verdict(winning) -> None:
     assert f"{ctr.lift_rel:+.2%}" in text
     assert f"[{ctr.seq_ci_rel[0]:+.1%}, {ctr.seq_ci_rel[1]:+.1%}]" in text
     assert "A (control)" in text
-    assert text.rstrip().splitlines()[-1] == f"verdict: {report.decision.text}"
-    assert report.decision.text.startswith("B wins on list CTR")
-    assert "SRM: ok" in text
+    lines = text.rstrip().splitlines()
+    verdict = lines.index(f"verdict: {report.decision.text}")
+    assert lines[verdict + 1:] == [f"  - {r}" for r in report.decision.reasons]
+    assert report.decision.text.startswith(f"B wins on {METRIC_LABELS['ctr']}")
+    assert "  - split: ok" in text
 
 
 def test_text_tables_are_aligned(winning) -> None:
@@ -114,7 +117,7 @@ def test_html_holds_the_tables_the_verdict_and_one_svg_per_plot(winning) -> None
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     assert ">A</text>" in svgs[0] and ">B</text>" in svgs[0]
     assert ">B vs A</text>" in svgs[1]
-    assert "cumulative list CTR (clicks per served list) per variant" in svgs[0] and "always-valid CI" in svgs[1]
+    assert f"cumulative {METRIC_LABELS['ctr']} per variant" in svgs[0] and "always-valid 95% CI" in svgs[1]
 
 
 def test_html_is_self_contained(winning) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from movierec.analysis.metrics import METRIC_LABELS
+from movierec.analysis.plan import make_plan
 from movierec.analysis.queries import load_experiment_data
 from movierec.cli import main
 from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
@@ -39,11 +41,16 @@ class Truth:
     clicks: dict[str, int]
 
 
+# Planned for the scenarios' scale: a +100% lift on a 10% CTR (the generated lifts are larger).
+PLAN = make_plan("ctr", 2, mde=1.0, baseline=0.1)
+
+
 def make_experiment(experiment_id: str, *, status: str = "running", started_at: float = T0) -> Experiment:
     return Experiment(
         experiment_id=experiment_id,
         salt=f"{experiment_id}-salt",
         variants=(Variant("A", "svd", None, 0.5), Variant("B", "ease", None, 0.5)),
+        plan=PLAN,
         status=status,  # type: ignore[arg-type]
         created_at=started_at,
         started_at=started_at,
@@ -130,7 +137,6 @@ def build_scenario(home: Path, experiment_id: str, click_rate: dict[str, float])
 
 
 USERS = 250  # per variant
-EXPECTED = str(2 * USERS)  # --expected-users: tune the always-valid CI to the sample size
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +197,7 @@ def capped_ctr(settings: Settings, experiment_id: str, variant: str) -> float:
 
 def test_report_text_shows_the_generated_numbers_and_the_verdict(ab_test, capsys) -> None:
     settings, truth = ab_test
-    code, out, err = run(capsys, "report", "--expected-users", EXPECTED)
+    code, out, err = run(capsys, "report")
     assert code == 0, err
     assert "experiment exp-ab (running)" in out
     for variant in ("A", "B"):
@@ -200,14 +206,15 @@ def test_report_text_shows_the_generated_numbers_and_the_verdict(ab_test, capsys
         ctr = capped_ctr(settings, "exp-ab", variant)
         assert f"{ctr:.4f}" in row
         assert ctr == pytest.approx(truth.clicks[variant] / truth.impressions[variant], rel=0.01)
-    assert "verdict: B wins on list CTR" in out
+    assert f"verdict: B wins on {METRIC_LABELS['ctr']}" in out
+    assert f"plan: MDE +100% on {METRIC_LABELS['ctr']} at baseline 0.1" in out
     assert "Traceback" not in err
 
 
 def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> None:
     settings, truth = ab_test
     with caplog.at_level(logging.INFO, logger="movierec.ab_report"):
-        code, out, err = run(capsys, "report", "--json", "--experiment", "exp-ab", "--expected-users", EXPECTED)
+        code, out, err = run(capsys, "report", "--json", "--experiment", "exp-ab")
     assert code == 0, err
     body = json.loads(out)
     assert body["decision"]["verdict"] == "wins"
@@ -224,11 +231,11 @@ def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> Non
 
 def test_report_html_is_written_with_real_content(ab_test, capsys, tmp_path) -> None:
     target = tmp_path / "out" / "report.html"
-    code, out, err = run(capsys, "report", "--html", str(target), "--expected-users", EXPECTED)
+    code, out, err = run(capsys, "report", "--html", str(target))
     assert code == 0, err
     html = target.read_text(encoding="utf-8")
     assert html.count("<svg") == 2
-    assert "A (control)" in html and "B wins on list CTR" in html
+    assert "A (control)" in html and f"B wins on {METRIC_LABELS['ctr']}" in html
     assert f"HTML report written to {target}" in out
 
 
@@ -281,8 +288,11 @@ def test_an_unreadable_warehouse_is_a_clear_error(home, capsys) -> None:
 
 
 def test_bad_options_are_clear_errors(ab_test, capsys) -> None:
-    code, _, err = run(capsys, "report", "--mde", "0")
-    assert code == 2 and "mde must be a positive relative lift" in err
+    # How to test is the recorded plan's, not a flag of the day the report is read.
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "--expected-users", "500"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --expected-users" in capsys.readouterr().err
     code, _, err = run(capsys, "alerts", "check", "--ctr-floor", "2")
     assert code == 2 and "CTR floor must be in (0, 1)" in err
 
@@ -293,35 +303,35 @@ def test_bad_options_are_clear_errors(ab_test, capsys) -> None:
 def test_alerts_check_posts_once_per_condition_within_the_cooldown(harmful, capsys, monkeypatch) -> None:
     with webhook_receiver() as hook:
         monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", hook.url)
-        code, out, err = run(capsys, "alerts", "check", "--expected-users", EXPECTED, "--ctr-floor", "0.05")
+        code, out, err = run(capsys, "alerts", "check", "--ctr-floor", "0.05")
         assert code == 0, err
         conditions = sorted(p["fields"]["condition"] for p in hook.posts)
         assert conditions == ["ctr_below_floor", "guardrail_worse"]
         assert all(p["fields"]["variant"] == "B" for p in hook.posts)
         assert out.count("[sent]") == 2
-        code, out, _ = run(capsys, "alerts", "check", "--expected-users", EXPECTED, "--ctr-floor", "0.05")
+        code, out, _ = run(capsys, "alerts", "check", "--ctr-floor", "0.05")
         assert code == 0 and out.count("[suppressed]") == 2
         assert len(hook.posts) == 2
-        code, out, _ = run(capsys, "alerts", "check", "--expected-users", EXPECTED, "--ctr-floor", "0.05", "--cooldown-hours", "0")
+        code, out, _ = run(capsys, "alerts", "check", "--ctr-floor", "0.05", "--cooldown-hours", "0")
         assert out.count("[sent]") == 2 and len(hook.posts) == 4
 
 
 def test_alerts_check_dry_run_sends_nothing(harmful, capsys) -> None:
-    code, out, _ = run(capsys, "alerts", "check", "--expected-users", EXPECTED, "--ctr-floor", "0.05", "--dry-run")
+    code, out, _ = run(capsys, "alerts", "check", "--ctr-floor", "0.05", "--dry-run")
     assert code == 0 and out.count("[dry-run]") == 2
 
 
 def test_the_report_job_dispatches_alerts_when_a_webhook_is_set(harmful, capsys, monkeypatch) -> None:
     with webhook_receiver() as hook:
         monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", hook.url)
-        code = job_main(["report", "--expected-users", EXPECTED])
+        code = job_main(["report"])
         out, err = capsys.readouterr()
         assert code == 0, err
-        assert "verdict: B loses on list CTR" in out
+        assert f"verdict: B loses on {METRIC_LABELS['ctr']}" in out
         assert [p["fields"]["condition"] for p in hook.posts] == ["guardrail_worse"]
         assert "alert [sent]" in out
         # --no-alerts turns it off even with a webhook
-        assert main(["report", "--no-alerts", "--expected-users", EXPECTED]) == 0
+        assert main(["report", "--no-alerts"]) == 0
         assert len(hook.posts) == 1
 
 
@@ -330,15 +340,15 @@ def test_the_daily_job_takes_its_ctr_floor_from_the_settings(harmful, capsys, mo
     with webhook_receiver() as hook:
         monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", hook.url)
         monkeypatch.setenv("MOVIEREC_CTR_ALERT_FLOOR", "0.05")
-        code = job_main(["report", "--expected-users", EXPECTED])
+        code = job_main(["report"])
         assert code == 0, capsys.readouterr().err
         assert sorted(p["fields"]["condition"] for p in hook.posts) == ["ctr_below_floor", "guardrail_worse"]
 
 
 def test_report_without_a_webhook_sends_nothing_unless_asked(harmful, capsys, caplog) -> None:
-    code, out, _ = run(capsys, "report", "--expected-users", EXPECTED)
+    code, out, _ = run(capsys, "report")
     assert code == 0 and "alert [" not in out
     with caplog.at_level(logging.WARNING, logger="movierec.reporting.webhook"):
-        code, out, _ = run(capsys, "report", "--alerts", "--expected-users", EXPECTED)
+        code, out, _ = run(capsys, "report", "--alerts")
     assert code == 0 and "alert [logged]" in out
-    assert "Guardrail list CTR (clicks per served list) breached" in caplog.text
+    assert f"Primary metric {METRIC_LABELS['ctr']} breached" in caplog.text

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import pytest
 
-from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
+from movierec.events import Assignment, Experiment, Feedback, Guardrail, Impression, Plan, Variant
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.local import SQLiteEventLog
 from movierec.stores.ports import EventLog
@@ -102,6 +102,19 @@ def test_experiments_round_trip_and_update(log: EventLog) -> None:
     log.put_experiment(stopped)
     assert log.get_experiment("exp-1") == stopped
     assert log.list_experiments() == [stopped, experiment("exp-2")]
+
+
+def test_an_experiment_with_a_plan_round_trips(log: EventLog) -> None:
+    planned = replace(
+        experiment("exp-plan"),
+        guardrails=(Guardrail("rating", 0.01), Guardrail("clicks_per_user", 0.05)),
+        secondary_metrics=("clicks_per_user",),
+        plan=Plan(mde=0.1, alpha=0.05, power=0.8, baseline=0.25, baseline_variance=0.1875,
+                  users_per_variant=10_912, total_users=21_824),
+    )
+    log.put_experiment(planned)
+    assert log.get_experiment("exp-plan") == planned
+    assert log.list_experiments() == [planned]
 
 
 def test_assignment_first_write_wins(log: EventLog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from movierec.errors import DataError
-from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
+from movierec.events import Assignment, Experiment, Feedback, Guardrail, Impression, Plan, Variant
 from movierec.stores.ports import Warehouse
 from movierec.stores.sql import TABLES
 
@@ -114,6 +115,38 @@ def test_upsert_replaces_rows_of_the_same_key(warehouse: Any) -> None:
         {"name": "A", "model": "svd", "version": None, "weight": 0.5},
         {"name": "B", "model": "ease", "version": "v2", "weight": 0.5},
     ]
+
+
+def test_an_experiment_plan_round_trips(warehouse: Any) -> None:
+    planned = Experiment(
+        "exp", "salt", (Variant("A", "svd", None, 0.5), Variant("B", "ease", None, 0.5)),
+        guardrails=(Guardrail("rating", 0.01), Guardrail("clicks_per_user", 0.02)),
+        secondary_metrics=("clicks_per_user",),
+        plan=Plan(mde=0.1, alpha=0.05, power=0.8, baseline=0.25, baseline_variance=0.1875,
+                  users_per_variant=10_912, total_users=21_824),
+        created_at=T0, started_at=T0,
+    )
+    unplanned = Experiment("old", "salt", planned.variants, created_at=T0, started_at=T0)
+    assert warehouse.upsert("experiments", [planned.to_dict(), unplanned.to_dict()]) == 2
+    rows = warehouse.query(
+        "SELECT experiment_id, guardrails, guardrail_margins, secondary_metrics, plan"
+        " FROM experiments ORDER BY experiment_id"
+    )
+    assert rows[0] == {
+        "experiment_id": "exp",
+        "guardrails": ["rating", "clicks_per_user"],
+        "guardrail_margins": [0.01, 0.02],
+        "secondary_metrics": ["clicks_per_user"],
+        "plan": {"mde": 0.1, "alpha": 0.05, "power": 0.8, "baseline": 0.25,
+                 "baseline_variance": 0.1875, "users_per_variant": 10_912, "total_users": 21_824},
+    }
+    assert rows[1]["plan"] is None and rows[1]["guardrail_margins"] == []
+    # The report's reader gives back the experiments as stored (times to the microsecond).
+    from movierec.analysis.definitions import list_experiments
+
+    found = list_experiments(warehouse)
+    assert [dataclasses.replace(e, created_at=T0, started_at=T0) for e in found] == [planned, unplanned]
+    assert all(e.created_at == pytest.approx(T0, abs=1e-6) for e in found)
 
 
 def test_watermarks_are_per_name_and_keep_microseconds(warehouse: Warehouse) -> None:

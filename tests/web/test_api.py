@@ -114,10 +114,13 @@ def test_ab_panel_counts_what_clients_did(client, events, openapi):
         assert v["ctr"] == pytest.approx(clicks[name] / impressions[name])  # a ratio of sums
         if v["ctr_ci"] is not None:
             assert v["ctr_ci"][0] <= v["ctr"] <= v["ctr_ci"][1]
-    [comparison] = panel["comparisons"]
-    assert (comparison["variant"], comparison["metric"]) == ("B", "ctr")
+    # A config without a plan: the primary, then the other metrics as exploratory rows.
+    primary, *others = panel["comparisons"]
+    assert (primary["role"], primary["variant"], primary["metric"]) == ("primary", "B", "ctr")
+    assert {c["role"] for c in others} <= {"secondary"}
     assert panel["verdict"]["code"] in ("keep_running", "no_difference", "wins", "loses", "srm")
-    assert panel["verdict"]["text"]
+    assert panel["verdict"]["text"] and panel["verdict"]["reasons"]
+    assert any(line.startswith("no recorded plan") for line in panel["checks"])
 
 
 def test_known_users_are_the_default_models_users(client, ml100k, openapi):

@@ -7,6 +7,7 @@ test with the install command: a page nobody could load must not pass.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -112,6 +113,16 @@ def test_visitor_gets_recommendations_clicks_one_and_sees_it_counted(sync_playwr
                 expect(row.locator("td.clicks")).to_have_text(str(before["clicks"][arm]))
             expect(page.locator("#verdict")).not_to_be_empty()
             expect(page.locator("#ab-chart svg circle")).to_have_count(2)
+            # The page shows the server's verdict, reasons and intervals as they are: the
+            # strings `movierec report` prints (no new events until the visitor acts).
+            panel = requests.get(f"{server}/api/ab", timeout=30).json()
+            expect(page.locator("#verdict")).to_have_text(panel["verdict"]["text"])
+            expect(page.locator("#ab-reasons li")).to_have_text(panel["verdict"]["reasons"])
+            primary = panel["comparisons"][0]
+            lift = page.locator('#ab-lifts li.primary[data-variant="B"]')
+            expect(lift).to_have_class(re.compile(rf"\b{primary['tone']}\b"))
+            if not primary["message"]:
+                expect(lift.locator(".effect.ci")).to_have_text(primary["ci"])
 
             page.fill("#user-id", str(USER))
             with page.expect_response(lambda r: "/recommend?" in r.url) as served:

@@ -184,34 +184,39 @@ async function refreshAB() {
   }
 }
 
+// Verdict, reasons, comparison rows and intervals arrive formatted by the server (the
+// strings `movierec report` prints), so the page shows them as they are.
 function renderAB(panel) {
   const verdict = $("#verdict");
   if (!panel.experiment) {
     $("#ab-experiment").textContent = panel.message;
     verdict.textContent = "";
+    $("#ab-reasons").replaceChildren();
     $("#ab-table tbody").replaceChildren();
     $("#ab-chart").replaceChildren();
     $("#ab-lifts").replaceChildren();
+    $("#ab-checks").replaceChildren();
     return;
   }
   const exp = panel.experiment;
   state.variantIndex = new Map(panel.variants.map((v, i) => [v.name, i]));
-  $("#ab-experiment").textContent =
-    `experiment ${exp.id} (${exp.status}) · control ${exp.control} · primary metric ${exp.primary_metric}`;
+  $("#ab-experiment").textContent = `experiment ${exp.id} (${exp.status}) · ${panel.summary}`;
   verdict.className = `verdict ${panel.verdict.code}`;
   verdict.textContent = panel.verdict.text;
+  $("#ab-reasons").replaceChildren(...panel.verdict.reasons.map((r) => el("li", {}, r)));
   const level = Math.round(100 * (1 - panel.alpha));
   $("#ab-table tbody").replaceChildren(...panel.variants.map((v) => variantRow(v, level)));
   $("#ab-chart").replaceChildren(ctrChart(panel.variants));
   $("#ab-caption").textContent =
-    `CTR per variant (per-user clicks / impressions) with its ${level}% confidence interval`;
-  $("#ab-lifts").replaceChildren(...panel.comparisons.map((c) => liftItem(c, exp.control)));
+    `CTR per variant (per-user clicks / lists served) with its ${level}% confidence interval`;
+  $("#ab-lifts").replaceChildren(...panel.comparisons.map(liftItem));
+  $("#ab-checks").replaceChildren(...[...panel.checks, ...panel.notes].map((line) => el("li", {}, line)));
   const recVariant = $("#rec-variant .swatch");
   if (recVariant && state.rec) recVariant.className = `swatch ${colourOf(state.rec.variant)}`;
 }
 
 function variantRow(v, level) {
-  const ci = v.ctr_ci ? el("span", { class: "ci" }, `${level}% CI ${pct(v.ctr_ci[0])} – ${pct(v.ctr_ci[1])}`) : null;
+  const ci = v.ctr_ci ? el("span", { class: "ci" }, `${level}% CI ${v.ctr_ci_text}`) : null;
   const num = (cls, text) => el("td", { class: `num ${cls}` }, text);
   return el("tr", { dataset: { variant: v.name } },
     el("td", { class: "name" }, el("span", { class: `swatch ${colourOf(v.name)}` }), v.name),
@@ -224,17 +229,19 @@ function variantRow(v, level) {
   );
 }
 
-function liftItem(c, control) {
-  if (c.lift === null) {
-    return el("li", {}, `${c.variant} vs ${control}: ${c.message || "not analysable yet"}`);
+// One comparison row: its colour (tone) follows the sign of a significant effect.
+function liftItem(c) {
+  const head = `${c.role_label} · ${c.metric_label} · ${c.variant}: `;
+  if (c.message) {
+    return el("li", { class: `${c.role} neutral`, dataset: { metric: c.metric, variant: c.variant } }, head, c.message);
   }
-  const ci = c.ci ? ` always-valid CI [${signedPct(c.ci[0])}, ${signedPct(c.ci[1])}]` : "";
-  const p = c.p_value === null ? "" : `, adjusted p = ${c.p_value.toPrecision(2)}`;
-  const beat = c.chance_to_beat_control === null ? "" : `, chance to beat ${control} ${pct(c.chance_to_beat_control, 0)}`;
-  return el("li", {},
-    `${c.variant} vs ${control}: CTR lift `,
-    el("span", { class: c.significant ? "sig" : "" }, signedPct(c.lift)),
-    `${ci}${p}${beat}`);
+  return el("li", { class: `${c.role} ${c.tone}`, dataset: { metric: c.metric, variant: c.variant } },
+    head,
+    el("span", { class: "effect" }, c.lift),
+    ` always-valid ${c.level} CI `,
+    el("span", { class: "effect ci" }, c.ci),
+    c.p === "-" ? "" : `, adj. p ${c.p}`,
+    ` · ${c.status}`);
 }
 
 // A dot-and-whisker chart: one row per variant, the dot at the CTR, the bar its CI.
@@ -243,7 +250,8 @@ function ctrChart(variants) {
   const height = top + rowH * Math.max(variants.length, 1) + bottom;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "CTR per variant with confidence intervals" });
   const highs = variants.flatMap((v) => (v.ctr_ci ? [v.ctr_ci[1]] : v.ctr !== null ? [v.ctr] : []));
-  const xMax = Math.min(1, niceCeiling(Math.max(0.01, ...highs) * 1.05)); // a CTR is at most 100%
+  // Not capped at 100%: list CTR counts clicks per list, and one list may get several.
+  const xMax = niceCeiling(Math.max(0.01, ...highs) * 1.05);
   const x = (value) => left + ((width - left - right) * Math.max(0, Math.min(value, xMax))) / xMax;
   const axisY = top + rowH * Math.max(variants.length, 1);
   for (let i = 0; i <= 4; i += 1) {

@@ -1,0 +1,228 @@
+"""The experiment's plan: how many users the primary metric needs, fixed before the data.
+
+At creation (``movierec experiment create``) the plan takes the primary metric's
+baseline (control mean and per-user variance), the relative MDE, α and the power, and
+records the users per variant at which the always-valid test detects the MDE with that
+power (:func:`sequential_sample_size`, at the primary's level α/k for k treatment
+arms). The sequence's tuning parameter depends on the sample size and the sample size
+on the tuning parameter, so the plan is their fixed point: n = sequential_sample_size(…,
+tuning = 2n). The recorded ``total_users`` = 2n -- the control and one treatment arm,
+the sample each comparison's sequence reaches -- is the tuning parameter of every
+analysis of the experiment; nothing at read-out time can change it.
+
+A config stored before plans existed, or planned without a baseline, gets the
+documented defaults (MDE 5%, α 0.05, power 80%, tuning for 5,000 users) and the
+report says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from movierec.analysis.config import AnalysisConfig
+from movierec.analysis.data import VariantData
+from movierec.analysis.metrics import explain, metric_stats
+from movierec.analysis.roles import label
+from movierec.errors import ConfigError
+from movierec.events import Experiment, Plan
+from movierec.stats.power import minimum_detectable_effect, sample_size_per_variant
+from movierec.stats.sequential import halfwidth, mixing_rho
+from movierec.stats.statistics import ErrorCode
+
+DEFAULTS = AnalysisConfig()
+
+
+def sequential_sample_size(
+    baseline_mean: float,
+    baseline_variance: float,
+    mde: float,
+    *,
+    alpha: float,
+    power: float,
+    tuning_parameter: float,
+    treatment_variance: float | None = None,
+) -> int | None:
+    """Users per variant at which the confidence sequence detects a relative lift ``mde``.
+
+    With two equal arms of n users, a true relative lift δ, and per-user variances
+    σ_a² = ``baseline_variance`` and σ_b² = ``treatment_variance``, by default
+    (1 + δ)² σ_a² (as in :mod:`movierec.stats.power`), the estimate has
+    standard error::
+
+        se(n) = sqrt( (σ_b² + (1 + δ)² σ_a²) / (n μ_a²) )
+
+    The lower bound of the sequence at 2n users exceeds 0 with probability
+    ``power`` when δ − z_power · se(n) ≥ h(se(n), 2n), h the half-width of
+    :func:`movierec.stats.sequential.halfwidth`. The left side grows and h
+    shrinks with n, so the smallest such n is a root found by bisection. None when
+    the inputs are degenerate (zero mean or variance).
+    """
+    if baseline_mean == 0 or not baseline_variance > 0:
+        return None
+    rho = mixing_rho(alpha, tuning_parameter)
+    z_power = float(norm.ppf(power))
+    var_b = baseline_variance * (1.0 + mde) ** 2 if treatment_variance is None else treatment_variance
+    unit = (var_b + (1.0 + mde) ** 2 * baseline_variance) / baseline_mean**2
+
+    def shortfall(n: float) -> float:
+        se = math.sqrt(unit / n)
+        return halfwidth(se, round(2 * n), alpha, rho) + z_power * se - mde
+
+    lo, hi = 2.0, 1e13
+    if shortfall(lo) <= 0:
+        return 2
+    if shortfall(hi) > 0:
+        return None
+    return math.ceil(brentq(shortfall, lo, hi, xtol=0.5))
+
+
+def default_variance(metric: str, baseline: float) -> float | None:
+    """A planning guess of the per-user variance when none is given (None: ask for one).
+
+    CTRs: the Bernoulli variance b(1 − b) of one list (item) per user -- users who see
+    several lists have a smaller variance per user unless their clicks are strongly
+    correlated, so this usually over-plans a little. Clicks per user: Poisson (= b).
+    """
+    if metric in ("ctr", "item_ctr") and 0.0 < baseline < 1.0:
+        return baseline * (1.0 - baseline)
+    if metric == "clicks_per_user" and baseline > 0:
+        return baseline
+    return None
+
+
+def make_plan(
+    metric: str,
+    arms: int,
+    *,
+    mde: float = DEFAULTS.mde,
+    alpha: float = DEFAULTS.alpha,
+    power: float = DEFAULTS.power,
+    baseline: float | None = None,
+    baseline_variance: float | None = None,
+) -> Plan:
+    """The plan of an experiment with ``arms`` variants (control included) on ``metric``.
+
+    Without a baseline the plan records the levels only (the report then says the
+    test is tuned for the default). ConfigError for impossible inputs.
+    """
+    AnalysisConfig(alpha=alpha, power=power, mde=mde)  # the same checks as the analysis
+    if arms < 2:
+        raise ConfigError(f"an experiment needs at least two variants, got {arms}")
+    if baseline is None:
+        if baseline_variance is not None:
+            raise ConfigError("--baseline-variance needs --baseline")
+        return Plan(mde=mde, alpha=alpha, power=power)
+    if not (math.isfinite(baseline) and baseline > 0):
+        raise ConfigError(f"the baseline must be the primary metric's positive control mean, got {baseline!r}")
+    variance = default_variance(metric, baseline) if baseline_variance is None else baseline_variance
+    if variance is None:
+        raise ConfigError(
+            f"no default per-user variance for {label(metric)} at baseline {baseline:g}: "
+            "give --baseline-variance"
+        )
+    if not (math.isfinite(variance) and variance > 0):
+        raise ConfigError(f"the baseline variance must be positive, got {variance!r}")
+    primary_level = alpha / (arms - 1)
+    total = 2 * sample_size_per_variant(baseline, variance, mde, alpha=primary_level, power=power)
+    n = None
+    for _ in range(100):  # converges in a handful of steps: n grows slowly with the tuning
+        n = sequential_sample_size(
+            baseline, variance, mde, alpha=primary_level, power=power, tuning_parameter=total
+        )
+        if n is None or 2 * n == total:
+            break
+        total = 2 * n
+    if n is None:
+        raise ConfigError(f"no sample size detects a {mde:+.0%} lift of {label(metric)} at baseline {baseline:g}")
+    return Plan(mde=mde, alpha=alpha, power=power, baseline=baseline, baseline_variance=variance,
+                users_per_variant=n, total_users=2 * n)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """The plan the analysis used, and whether it was recorded or defaulted."""
+
+    recorded: bool
+    mde: float
+    alpha: float
+    power: float
+    baseline: float | None
+    users_per_variant: int | None
+    tuning_parameter: float
+    text: str
+
+
+def analysis_config(experiment: Experiment) -> tuple[AnalysisConfig, PlanSummary]:
+    """The analysis settings the experiment's recorded plan fixes (defaults if none)."""
+    plan = experiment.plan
+    metric = label(experiment.primary_metric)
+    if plan is None:
+        return DEFAULTS, PlanSummary(
+            False, DEFAULTS.mde, DEFAULTS.alpha, DEFAULTS.power, None, None, DEFAULTS.tuning_parameter,
+            f"no recorded plan (experiment created before plans): the documented defaults apply -- "
+            f"MDE {DEFAULTS.mde:+.0%}, alpha {DEFAULTS.alpha:g}, power {DEFAULTS.power:.0%}, "
+            f"always-valid test tuned for {DEFAULTS.tuning_parameter:,.0f} users",
+        )
+    config = replace(DEFAULTS, alpha=plan.alpha, power=plan.power, mde=plan.mde)
+    if plan.total_users is None or plan.users_per_variant is None:
+        return config, PlanSummary(
+            False, plan.mde, plan.alpha, plan.power, None, None, config.tuning_parameter,
+            f"plan without a baseline: MDE {plan.mde:+.0%} on {metric}, alpha {plan.alpha:g}, "
+            f"power {plan.power:.0%}; the always-valid test is tuned for the default "
+            f"{config.tuning_parameter:,.0f} users",
+        )
+    config = replace(config, tuning_parameter=float(plan.total_users),
+                     planned_users_per_variant=plan.users_per_variant)
+    return config, PlanSummary(
+        True, plan.mde, plan.alpha, plan.power, plan.baseline, plan.users_per_variant,
+        float(plan.total_users),
+        f"plan: MDE {plan.mde:+.0%} on {metric} at baseline {plan.baseline:.4g}, alpha {plan.alpha:g}, "
+        f"power {plan.power:.0%} -> {plan.users_per_variant:,} users per variant "
+        f"(the always-valid test is tuned for {plan.total_users:,})",
+    )
+
+
+@dataclass(frozen=True)
+class PowerSummary:
+    """Planning numbers for the primary metric at the current control mean and variance."""
+
+    metric: str
+    mde: float
+    users_per_variant: int  # the smallest arm so far, users with data on the metric
+    mde_now: float | None  # relative lift detectable now (fixed horizon)
+    required_fixed: int | None  # users per variant, fixed-horizon z test
+    required_sequential: int | None  # users per variant, the confidence sequence
+    planned: int | None  # the recorded plan's users per variant
+    message: str | None = None
+
+    @property
+    def target(self) -> int | None:
+        """The sample size the test is run to: the plan's, else the observed-variance one."""
+        return self.planned if self.planned is not None else self.required_sequential
+
+
+def power_summary(
+    metric: str, control: VariantData, variants: list[VariantData], config: AnalysisConfig, arms: int
+) -> PowerSummary:
+    stats = metric_stats(control, metric)
+    n_now = min((metric_stats(v, metric).n for v in variants), default=0)
+    empty = PowerSummary(metric, config.mde, n_now, None, None, None, config.planned_users_per_variant)
+    if stats.error is not None or stats.mean == 0:
+        error = stats.error or ErrorCode.ZERO_BASELINE
+        return replace(empty, message=explain(error, metric, control.variant))
+    mean, variance = stats.mean, stats.variance
+    alpha = config.alpha / max(arms - 1, 1)  # the primary's level
+    required_fixed = sample_size_per_variant(mean, variance, config.mde, alpha=alpha, power=config.power)
+    required_seq = sequential_sample_size(
+        mean, variance, config.mde, alpha=alpha, power=config.power, tuning_parameter=config.tuning_parameter
+    )
+    mde_now = (
+        minimum_detectable_effect(mean, variance, n_now, alpha=alpha, power=config.power)
+        if n_now >= 1
+        else None
+    )
+    return replace(empty, mde_now=mde_now, required_fixed=required_fixed, required_sequential=required_seq)
