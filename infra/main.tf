@@ -155,6 +155,8 @@ locals {
       paused          = false
       env = {
         MOVIEREC_DATASET = var.dataset
+        # The report's CTR-floor alert goes through the one Alerter (cool-down, alerts table).
+        MOVIEREC_CTR_ALERT_FLOOR = tostring(var.ctr_floor)
       }
     }
   }

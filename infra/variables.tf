@@ -347,7 +347,7 @@ variable "latency_p95_threshold_ms" {
 
 variable "ctr_floor" {
   type        = number
-  description = "Click-through rate of any variant, as logged by the daily A/B report, below which an incident opens."
+  description = "Click-through rate of any variant below which the daily A/B report alerts (webhook, once per cool-down) and an incident opens; 0 disables."
   default     = 0.01
 
   validation {

@@ -7,6 +7,7 @@ entry module only, and ``child_environment`` gives a child process its environme
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class Settings:
     artifact_refresh_seconds: float = 60.0
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
+    # A variant's CTR below this floor alerts from the daily report; None: no floor check.
+    ctr_alert_floor: float | None = None
     # Logs of functions and jobs (JSON lines for Cloud Logging)
     log_level: str = "INFO"
 
@@ -91,8 +94,10 @@ class Settings:
             token_secret=env.get("MOVIEREC_TOKEN_SECRET", "dev-only-secret"),
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
-            artifact_refresh_seconds=float(_int(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60)),
+            artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
+            # 0 (Terraform's way of saying "no floor") disables the check, like unset.
+            ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
             log_level=env.get("MOVIEREC_LOG_LEVEL", "INFO").upper(),
         )
         if settings.backend == "gcp":
@@ -128,3 +133,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative number, got {raw!r}")
+    return value

@@ -14,6 +14,13 @@ left out of every metric and counted instead: users served more than one variant
 users above the activity threshold. For variance reduction (CUPED) each variant also
 carries the same per-user quantities measured before the user's first exposure
 (``ctr_pre``, ``clicks_per_user_pre``).
+
+What the warehouse query (``sql/experiment_stats.sql``, read by
+:func:`movierec.analysis.queries.load_experiment_data`) guarantees about these numbers:
+duplicated rows change nothing, feedback counts only on a movie the list showed, the
+excluded users are in no field here (``users`` included), the plain counts
+(``impressions``, ``shown_items``, ``clicks``, ``ratings``) are uncapped while the
+statistics are capped, and each daily point is cumulative, the last one being the total.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from movierec.stats.statistics import RatioStats, SampleMeanStats
 @dataclass(frozen=True)
 class VariantData:
     variant: str
-    users: int  # assigned users (the SRM check counts these)
+    users: int  # assigned users left after exclusions (the SRM check counts these)
     exposed_users: int  # users with at least one impression
     impressions: int
     clicks: int
@@ -61,7 +68,12 @@ class DailyPoint:
 
 @dataclass(frozen=True)
 class Capping:
-    """Per-user values above the pooled ``percentile`` were lowered to ``caps[metric]``."""
+    """Per-user values above the pooled ``percentile`` were lowered to ``caps[quantity]``.
+
+    Quantities: ``clicks``, ``impressions``, ``shown_items``, ``ratings``, ``rating_sum``
+    and the pre-exposure ``pre_clicks``, ``pre_impressions``; one without any positive
+    value has no cap. ``capped_users`` had at least one of them lowered.
+    """
 
     percentile: float
     caps: dict[str, float] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 All per user, the randomisation unit:
 
-* ``ctr`` -- clicks / impressions, a ratio metric with delta-method variance;
+* ``ctr`` -- list CTR: clicks / served lists, a ratio metric with delta-method variance;
+* ``item_ctr`` -- item CTR: clicks / shown items (the sum of the lists' lengths), ratio
+  metric; unlike list CTR it does not rise just because a variant shows longer lists;
 * ``rating`` -- mean rating given (sum of ratings / number of ratings, ratio metric);
 * ``clicks_per_user`` -- clicks per exposed user (mean metric).
 """
@@ -19,9 +21,10 @@ from movierec.errors import ConfigError
 from movierec.events import Experiment
 from movierec.stats.statistics import ErrorCode, RatioStats, Stats
 
-METRICS: tuple[str, ...] = ("ctr", "rating", "clicks_per_user")
+METRICS: tuple[str, ...] = ("ctr", "item_ctr", "rating", "clicks_per_user")
 METRIC_LABELS: Mapping[str, str] = {
-    "ctr": "CTR",
+    "ctr": "list CTR (clicks per served list)",
+    "item_ctr": "item CTR (clicks per shown item)",
     "rating": "mean rating",
     "clicks_per_user": "clicks per user",
 }
@@ -30,6 +33,8 @@ METRIC_LABELS: Mapping[str, str] = {
 def metric_stats(data: VariantData, metric: str) -> Stats:
     if metric == "ctr":
         return data.ctr
+    if metric == "item_ctr":
+        return data.item_ctr
     if metric == "rating":
         return data.rating
     if metric == "clicks_per_user":
@@ -71,7 +76,7 @@ def explain(error: ErrorCode, metric: str, variant: str) -> str:
     if error is ErrorCode.TOO_FEW_UNITS:
         return f"{variant} has fewer than 2 users with {label} data"
     if error is ErrorCode.ZERO_DENOMINATOR:
-        what = {"ctr": "impressions", "rating": "ratings"}.get(metric, "data")
+        what = {"ctr": "impressions", "item_ctr": "shown items", "rating": "ratings"}.get(metric, "data")
         return f"{variant} has no {what} yet"
     if error is ErrorCode.ZERO_VARIANCE:
         return f"{label} of {variant} has no variance yet (every user has the same value)"

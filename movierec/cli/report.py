@@ -101,7 +101,8 @@ def _analysed(options: AnalysisOptions, warehouse):
 def _dispatch(options: AnalysisOptions, settings, warehouse, experiment, data, report, *, dry_run: bool = False):
     from movierec.reporting.ctr_alerts import AlertConfig, check_ctr_alerts, dispatch_alerts
 
-    config = AlertConfig(ctr_floor=options.ctr_floor, min_impressions=options.min_impressions)
+    floor = options.ctr_floor if options.ctr_floor is not None else settings.ctr_alert_floor
+    config = AlertConfig(ctr_floor=floor, min_impressions=options.min_impressions)
     alerts = check_ctr_alerts(report, data, experiment, config)
     if dry_run:
         return [(a, "dry-run") for a in alerts]

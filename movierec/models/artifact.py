@@ -28,6 +28,7 @@ import pandas as pd
 
 from movierec import __version__
 from movierec.errors import ArtifactError
+from movierec.jsonsafe import json_safe
 from movierec.stores.ports import ArtifactNotFound, ArtifactStore
 
 ARRAYS_FILE = "arrays.npz"
@@ -109,8 +110,8 @@ def build_manifest(artifact: ModelArtifact, npz_bytes: bytes, created_at: dateti
         "version": version,
         "created_at": created_at.isoformat(),
         "data_fingerprint": artifact.data_fingerprint,
-        "params": _jsonable(dict(artifact.params)),
-        "metrics": _jsonable(dict(artifact.metrics)),
+        "params": json_safe(dict(artifact.params)),
+        "metrics": json_safe(dict(artifact.metrics)),
         "code_version": CODE_VERSION,
         "arrays": {
             name: {"dtype": np.asarray(a).dtype.str, "shape": list(np.asarray(a).shape), "sha256": array_digests[name]}
@@ -157,14 +158,28 @@ def model_prefix(name: str, version: str) -> str:
     return f"models/{name}/{version}/"
 
 
+class VersionExists(ArtifactError):
+    """A version with this name is already stored; versions are immutable."""
+
+    def __init__(self, name: str, version: str) -> None:
+        super().__init__(f"{name} {version} is already stored; a version is never rewritten")
+        self.name, self.version = name, version
+
+
 def save_artifact(
     store: ArtifactStore, artifact: ModelArtifact, *, created_at: datetime | None = None
 ) -> ModelArtifact:
-    """Upload arrays first, then the manifest: a manifest is only visible once its arrays are."""
+    """Upload arrays first, then the manifest: a manifest is only visible once its arrays are.
+
+    A version is never rewritten (it may be the live one): the same arrays saved twice
+    in one second name the same version, and the second save raises VersionExists.
+    """
     created_at = created_at or datetime.now(timezone.utc)
     npz_bytes = write_npz(artifact.arrays)
     manifest = build_manifest(artifact, npz_bytes, created_at)
     prefix = model_prefix(artifact.name, manifest["version"])
+    if store.exists(prefix + MANIFEST_FILE):
+        raise VersionExists(artifact.name, manifest["version"])
     store.write_bytes(prefix + ARRAYS_FILE, npz_bytes)
     for filename, data in sorted(artifact.files.items()):
         store.write_bytes(prefix + filename, data, content_type="application/json")
@@ -266,13 +281,3 @@ def _with_manifest(artifact: ModelArtifact, manifest: dict[str, Any]) -> ModelAr
 
 def _dump(obj: Any) -> bytes:
     return json.dumps(obj, indent=2, sort_keys=True).encode()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

@@ -21,6 +21,7 @@ from movierec.errors import ArtifactError
 from movierec.models.artifact import (
     LivePointer,
     ModelArtifact,
+    VersionExists,
     array_digest,
     list_versions,
     load_artifact,
@@ -67,20 +68,32 @@ def publish(store: ArtifactStore, artifact: ModelArtifact, *, make_live: bool = 
 def upload_verified(store: ArtifactStore, artifact: ModelArtifact) -> ModelArtifact:
     """Upload (arrays, side files, manifest), then read back and compare; UploadNotVerified
     (after deleting the upload) when what the store returns is not what was trained."""
-    saved = save_artifact(store, artifact)
     try:
-        loaded = load_artifact(store, saved.name, saved.version)  # verifies every sha256
+        saved = save_artifact(store, artifact)
+    except VersionExists as exists:
+        # The same arrays were published within the same second: the stored version is
+        # this one, and may be live, so it is verified but never deleted.
+        return _verified(store, artifact, exists.name, exists.version, delete_on_failure=False)
+    return _verified(store, artifact, saved.name, saved.version, delete_on_failure=True)
+
+
+def _verified(
+    store: ArtifactStore, artifact: ModelArtifact, name: str, version: str, *, delete_on_failure: bool
+) -> ModelArtifact:
+    try:
+        loaded = load_artifact(store, name, version)  # verifies every sha256
         mismatched = [
             key
             for key, array in artifact.arrays.items()
             if key not in loaded.arrays or array_digest(loaded.arrays[key]) != array_digest(array)
         ]
         if mismatched:
-            raise ArtifactError(f"{saved.name} {saved.version}: arrays differ after upload: {', '.join(mismatched)}")
+            raise ArtifactError(f"{name} {version}: arrays differ after upload: {', '.join(mismatched)}")
     except ArtifactError as exc:
-        delete_version(store, saved.name, saved.version)
+        if delete_on_failure:
+            delete_version(store, name, version)
         raise UploadNotVerified(str(exc)) from exc
-    return saved
+    return loaded
 
 
 def point_live(store: ArtifactStore, name: str, version: str) -> LivePointer:

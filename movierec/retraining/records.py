@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final, Literal, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from movierec.errors import ArtifactError
+from movierec.jsonsafe import json_safe
 from movierec.models.artifact import read_npz, sha256_bytes, write_npz
 from movierec.retraining.gate import GateDecision, SanityReport
 from movierec.retraining.signals import SIGNAL_COLUMNS, SignalReport, empty_signals
@@ -201,7 +201,7 @@ def record_key(run_id: str) -> str:
 
 def encode(record: RetrainRecord) -> bytes:
     """The record as stored; also what MLflow and ``movierec retrain --json`` get."""
-    return json.dumps(record.as_dict(), indent=2, sort_keys=True, default=_json_default).encode()
+    return json.dumps(json_safe(record.as_dict()), indent=2, sort_keys=True, allow_nan=False).encode()
 
 
 def write_record(store: ArtifactStore, record: RetrainRecord) -> str:
@@ -265,9 +265,3 @@ def _build(cls: type[_T], raw: Mapping[str, Any], **parsed: Any) -> _T:
 
 def _optional(cls: type[_T], raw: Mapping[str, Any] | None) -> _T | None:
     return None if raw is None else _build(cls, raw)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -14,9 +14,10 @@ two shards), and carry no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from movierec.errors import DataError
-from movierec.stats.statistics import RatioStats, SampleMeanStats, add_fields
+from movierec.stats.statistics import ErrorCode, RatioStats, SampleMeanStats, Stats, add_fields
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,16 @@ class PrePostMeanStats:
     @property
     def n(self) -> int:
         return self.post.n
+
+    @property
+    def mean(self) -> float:
+        """The unadjusted post-exposure mean ȳ, the value a report shows for the arm."""
+        return self.post.mean
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """The post statistic's error: a degenerate pre-period only turns the adjustment off."""
+        return self.post.error
 
     @classmethod
     def empty(cls) -> PrePostMeanStats:
@@ -66,9 +77,24 @@ class PrePostRatioStats:
     def n(self) -> int:
         return self.post.n
 
+    @property
+    def mean(self) -> float:
+        """The unadjusted post-exposure ratio R = Σm / Σd."""
+        return self.post.mean
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """The post statistic's error: a degenerate pre-period only turns the adjustment off."""
+        return self.post.error
+
     @classmethod
     def empty(cls) -> PrePostRatioStats:
         return cls(RatioStats.empty(), RatioStats.empty(), 0.0, 0.0, 0.0, 0.0)
 
     def __add__(self, other: PrePostRatioStats) -> PrePostRatioStats:
         return add_fields(self, other) if isinstance(other, PrePostRatioStats) else NotImplemented
+
+
+PrePostStats: TypeAlias = PrePostMeanStats | PrePostRatioStats
+# What the tests accept: plain statistics, or their pre/post pairs for a CUPED-adjusted lift.
+AnyStats: TypeAlias = Stats | PrePostStats

@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from scipy.stats import norm
 
 from movierec.errors import ConfigError
+from movierec.stats.adjusted import AnyStats
+from movierec.stats.cuped import lift_moments
 from movierec.stats.effect import (
     Difference,
     check_alpha,
     check_difference,
-    effect_moments,
 )
-from movierec.stats.statistics import ErrorCode, Stats
+from movierec.stats.statistics import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,21 @@ def expected_losses(mean: float, sd: float) -> tuple[float, float]:
 
 
 def bayesian_test(
-    control: Stats,
-    treatment: Stats,
+    control: AnyStats,
+    treatment: AnyStats,
     *,
     difference: Difference = "relative",
     prior: GaussianPrior = FLAT_PRIOR,
     alpha: float = 0.05,
     inverse: bool = False,
 ) -> BayesianResult:
-    """Posterior of the lift of ``treatment`` over ``control`` (see module docstring)."""
+    """Posterior of the lift of ``treatment`` over ``control`` (see module docstring).
+
+    The arms may be pre/post pairs: the measurement is then the CUPED-adjusted lift.
+    """
     check_alpha(alpha)
     check_difference(difference)
-    moments = effect_moments(control, treatment)
+    moments = lift_moments(control, treatment)
     if moments.error is not None:
         return BayesianResult(0.5, 0.0, (0.0, 0.0), 0.0, 0.0, 0.0, difference, moments.error)
     estimate, se = moments.estimate(difference)

@@ -11,7 +11,9 @@ impressions, and users differ in how much they click::
 Users are drawn in vectorised batches and reduced at once to the six sums of
 :class:`RatioStats`; each check then calls the same public test functions that
 reports use. Used by ``scripts/bench_calibration.py`` (large runs) and by
-``tests/stats/test_calibration.py`` (small runs).
+``tests/stats/test_calibration.py`` (small runs). The CUPED simulation, with its
+own user model of pre- and post-exposure activity, is in
+:mod:`movierec.stats.calibration_cuped`.
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import chisquare, norm
 
 from movierec.stats.frequentist import two_sample_test
+from movierec.stats.noninferiority import non_inferiority
 from movierec.stats.power import sample_size_per_variant
 from movierec.stats.sequential import sequential_test
-from movierec.stats.srm import srm_check
+from movierec.stats.srm import (
+    DEFAULT_SRM_THRESHOLD,
+    sequential_p_values,
+    srm_check,
+    srm_concentration,
+    srm_log_bayes_factor,
+)
 from movierec.stats.statistics import RatioStats
 
 _MAX_USERS_PER_BATCH = 2_000_000
@@ -224,4 +233,108 @@ def srm_rates(
     false_alarms = sum(srm_check(row, weights, threshold=threshold).alarm for row in balanced)
     return SrmRates(
         n_seeds, users, mismatch, detected / n_seeds, false_alarms / n_seeds, threshold
+    )
+
+
+@dataclass(frozen=True)
+class DailySrmRates:
+    """Share of experiments alarmed at any of ``days`` daily looks (the report's reading)."""
+
+    n_experiments: int
+    days: int
+    users_per_day: int
+    mismatch: float  # share of the treatment's users lost; 0 is a healthy (A/A) split
+    threshold: float
+    concentration: float
+    sequential: float  # sequential_srm_check: always-valid p < threshold at any look
+    chi_square_daily: float  # srm_check at every look: p < threshold at any look
+    chi_square_final: float  # srm_check once, on the last day
+    mean_alarm_day: float | None  # sequential: mean first-alarm day (1-based), when alarmed
+
+
+def daily_srm_alarm_rates(
+    rng: np.random.Generator,
+    n_experiments: int,
+    days: int,
+    users_per_day: int,
+    *,
+    mismatch: float = 0.0,
+    threshold: float = DEFAULT_SRM_THRESHOLD,
+    concentration: float | None = None,
+) -> DailySrmRates:
+    """A 50/50 experiment read daily; with ``mismatch`` of the treatment's users lost.
+
+    ``concentration`` defaults to :func:`srm_concentration` of the final number of
+    users, as a report tuned to the planned sample size would use. Both tests run
+    vectorised over all experiments and looks on the same statistics as
+    :func:`sequential_srm_check` and :func:`srm_check`.
+    """
+    c = srm_concentration(days * users_per_day, threshold) if concentration is None else concentration
+    share = (1 - mismatch) / (2 - mismatch)
+    daily = rng.multinomial(users_per_day, [1 - share, share], size=(n_experiments, days))
+    cumulative = np.cumsum(daily, axis=1).astype(float)
+    p_seq = sequential_p_values(srm_log_bayes_factor(cumulative, (1.0, 1.0), c))
+    expected = np.repeat(cumulative.sum(axis=-1, keepdims=True) / 2, 2, axis=-1)
+    p_chi = chisquare(cumulative, expected, axis=-1).pvalue
+    alarmed = p_seq < threshold
+    any_alarm = alarmed.any(axis=1)
+    first_day = alarmed.argmax(axis=1)[any_alarm] + 1
+    return DailySrmRates(
+        n_experiments=n_experiments,
+        days=days,
+        users_per_day=users_per_day,
+        mismatch=mismatch,
+        threshold=threshold,
+        concentration=c,
+        sequential=float(any_alarm.mean()),
+        chi_square_daily=float((p_chi < threshold).any(axis=1).mean()),
+        chi_square_final=float((p_chi[:, -1] < threshold).mean()),
+        mean_alarm_day=float(first_day.mean()) if first_day.size else None,
+    )
+
+
+@dataclass(frozen=True)
+class NonInferiorityRates:
+    n_experiments: int
+    days: int
+    users_per_day_per_arm: int
+    margin: float
+    true_lift: float
+    claimed: float  # share of experiments declared non-inferior at any daily look
+
+
+def non_inferiority_claim_rate(
+    rng: np.random.Generator,
+    n_experiments: int,
+    days: int,
+    users_per_day_per_arm: int,
+    *,
+    margin: float = 0.02,
+    true_lift: float | None = None,
+    alpha: float = 0.05,
+    model: CtrModel = DEFAULT_MODEL,
+) -> NonInferiorityRates:
+    """How often the daily guardrail check declares the CTR non-inferior.
+
+    With ``true_lift`` = −``margin`` (the default: the variant is exactly as bad as
+    the margin allows, the worst case of H0) every claim is false, and the rate
+    must stay at most ``alpha``; with a true lift inside the margin it is the power.
+    """
+    lift = -margin if true_lift is None else true_lift
+    control = draw_sums(rng, model, users_per_day_per_arm, n_experiments * days)
+    treatment = draw_sums(rng, model, users_per_day_per_arm, n_experiments * days, lift=lift)
+    cumulative_a = np.cumsum(control.reshape(n_experiments, days, 6), axis=1)
+    cumulative_b = np.cumsum(treatment.reshape(n_experiments, days, 6), axis=1)
+    tuning = 2.0 * days * users_per_day_per_arm
+    claimed = 0
+    for looks_a, looks_b in zip(cumulative_a, cumulative_b, strict=True):
+        claimed += any(
+            non_inferiority(
+                sequential_test(to_stats(a), to_stats(b), alpha=alpha, tuning_parameter=tuning),
+                margin,
+            ).non_inferior
+            for a, b in zip(looks_a, looks_b, strict=True)
+        )
+    return NonInferiorityRates(
+        n_experiments, days, users_per_day_per_arm, margin, lift, claimed / n_experiments
     )

@@ -13,6 +13,10 @@ and its delta-method variance, see :mod:`movierec.stats.statistics`):
 * Welch–Satterthwaite degrees of freedom::
 
       ν = (s_a²/n_a + s_b²/n_b)² / (s_a⁴/(n_a²(n_a−1)) + s_b⁴/(n_b²(n_b−1)))
+
+The CUPED-adjusted moments of pre/post statistics are in :mod:`movierec.stats.cuped`,
+which also holds :func:`~movierec.stats.cuped.lift_moments`, the entry point of the
+tests for either kind.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from movierec.errors import ConfigError
+from movierec.stats.adjusted import AnyStats
 from movierec.stats.statistics import ErrorCode, Stats, check_same_kind, ratio_variance
 
 Difference = Literal["relative", "absolute"]
@@ -39,7 +44,11 @@ def check_difference(difference: str) -> None:
 
 @dataclass(frozen=True)
 class EffectMoments:
-    """Point estimates and estimator variances of the lift of B over A."""
+    """Point estimates and estimator variances of the lift of B over A.
+
+    ``control_mean`` and ``treatment_mean`` are the arm values whose difference is
+    ``lift_abs``: CUPED-adjusted when ``theta`` is not 0.
+    """
 
     control_mean: float
     treatment_mean: float
@@ -50,6 +59,7 @@ class EffectMoments:
     var_rel: float
     df: float  # Welch–Satterthwaite
     error: ErrorCode | None = None
+    theta: float = 0.0  # CUPED coefficient; 0 = unadjusted
 
     def estimate(self, difference: Difference) -> tuple[float, float]:
         """(point estimate, standard error) on the requested scale."""
@@ -58,7 +68,8 @@ class EffectMoments:
         return self.lift_abs, math.sqrt(self.var_abs)
 
 
-def _failed(control: Stats, treatment: Stats, error: ErrorCode) -> EffectMoments:
+def failed_moments(control: AnyStats, treatment: AnyStats, error: ErrorCode) -> EffectMoments:
+    """The neutral moments (zeros) of a comparison that cannot be analysed, and why."""
     return EffectMoments(
         control_mean=control.mean,
         treatment_mean=treatment.mean,
@@ -81,15 +92,12 @@ def effect_moments(control: Stats, treatment: Stats) -> EffectMoments:
     check_same_kind(control, treatment)
     error = control.error or treatment.error
     if error is not None:
-        return _failed(control, treatment, error)
+        return failed_moments(control, treatment, error)
     mean_a, mean_b = control.mean, treatment.mean
     if mean_a == 0:
-        return _failed(control, treatment, ErrorCode.ZERO_BASELINE)
+        return failed_moments(control, treatment, ErrorCode.ZERO_BASELINE)
     se2_a = control.variance / control.n
     se2_b = treatment.variance / treatment.n
-    df = (se2_a + se2_b) ** 2 / (
-        se2_a**2 / (control.n - 1) + se2_b**2 / (treatment.n - 1)
-    )
     return EffectMoments(
         control_mean=mean_a,
         treatment_mean=mean_b,
@@ -98,5 +106,10 @@ def effect_moments(control: Stats, treatment: Stats) -> EffectMoments:
         var_abs=se2_a + se2_b,
         lift_rel=mean_b / mean_a - 1.0,
         var_rel=ratio_variance(mean_b, se2_b, mean_a, se2_a, 0.0),
-        df=df,
+        df=welch_df(se2_a, se2_b, control.n, treatment.n),
     )
+
+
+def welch_df(se2_a: float, se2_b: float, n_a: int, n_b: int) -> float:
+    """Welch–Satterthwaite degrees of freedom from the squared standard errors s²/n."""
+    return (se2_a + se2_b) ** 2 / (se2_a**2 / (n_a - 1) + se2_b**2 / (n_b - 1))

@@ -23,14 +23,15 @@ from typing import Literal
 from scipy import stats as sps
 
 from movierec.errors import ConfigError
+from movierec.stats.adjusted import AnyStats
+from movierec.stats.cuped import lift_moments
 from movierec.stats.effect import (
     Difference,
     EffectMoments,
     check_alpha,
     check_difference,
-    effect_moments,
 )
-from movierec.stats.statistics import ErrorCode, Stats
+from movierec.stats.statistics import ErrorCode
 
 TestKind = Literal["welch", "z"]
 
@@ -80,8 +81,8 @@ def _interval(estimate: float, halfwidth: float) -> tuple[float, float]:
 
 
 def two_sample_test(
-    control: Stats,
-    treatment: Stats,
+    control: AnyStats,
+    treatment: AnyStats,
     *,
     alpha: float = 0.05,
     difference: Difference = "relative",
@@ -90,13 +91,15 @@ def two_sample_test(
     """Two-sided test of H0: no lift, for mean or ratio metrics.
 
     ``control`` and ``treatment`` are both :class:`SampleMeanStats` or both
-    :class:`RatioStats`. ``alpha`` sets the CI level (1 − alpha).
+    :class:`RatioStats` -- or both the pre/post pairs of either
+    (:mod:`movierec.stats.adjusted`), for a CUPED-adjusted lift
+    (:mod:`movierec.stats.cuped`). ``alpha`` sets the CI level (1 − alpha).
     """
     check_alpha(alpha)
     check_difference(difference)
     if test not in ("welch", "z"):
         raise ConfigError(f"test must be 'welch' or 'z', got {test!r}")
-    moments = effect_moments(control, treatment)
+    moments = lift_moments(control, treatment)
     if moments.error is not None:
         return neutral_result(moments.error, difference)
     return _fixed_horizon(moments, alpha, difference, test)

@@ -32,14 +32,14 @@ from __future__ import annotations
 import math
 
 from movierec.errors import ConfigError
+from movierec.stats.adjusted import AnyStats
+from movierec.stats.cuped import lift_moments
 from movierec.stats.effect import (
     Difference,
     check_alpha,
     check_difference,
-    effect_moments,
 )
 from movierec.stats.frequentist import FrequentistResult, neutral_result
-from movierec.stats.statistics import Stats
 
 DEFAULT_TUNING_PARAMETER = 5000.0
 
@@ -68,8 +68,8 @@ def always_valid_p_value(z: float, n: int, rho: float) -> float:
 
 
 def sequential_test(
-    control: Stats,
-    treatment: Stats,
+    control: AnyStats,
+    treatment: AnyStats,
     *,
     tuning_parameter: float = DEFAULT_TUNING_PARAMETER,
     alpha: float = 0.05,
@@ -77,13 +77,15 @@ def sequential_test(
 ) -> FrequentistResult:
     """Always-valid CIs (both scales) and p-value (on ``difference``) of the lift.
 
+    The arms may be pre/post pairs, for a CUPED-adjusted lift (as in
+    :func:`~movierec.stats.frequentist.two_sample_test`).
     ``tuning_parameter`` is the total number of users (both arms) at which the
     interval should be tightest; a rough guess of the final sample size works --
     validity holds for any value, only the width depends on it.
     """
     check_difference(difference)
     rho = mixing_rho(alpha, tuning_parameter)
-    moments = effect_moments(control, treatment)
+    moments = lift_moments(control, treatment)
     if moments.error is not None:
         return neutral_result(moments.error, difference)
     n = moments.n

@@ -65,7 +65,7 @@ def _sample_variance(n: int, total: float, sum_squares: float) -> float:
     return (sum_squares - total * total / n) / (n - 1)
 
 
-def _sample_covariance(n: int, sum_x: float, sum_y: float, sum_xy: float) -> float:
+def sample_covariance(n: int, sum_x: float, sum_y: float, sum_xy: float) -> float:
     """Unbiased sample covariance from sums: (Σxy − ΣxΣy/n) / (n − 1); 0 when n < 2."""
     if n < 2:
         return 0.0
@@ -211,7 +211,7 @@ class RatioStats:
     @property
     def covariance(self) -> float:
         """Sample covariance s_md of numerator and denominator over users."""
-        return _sample_covariance(self.n, self.m_sum, self.d_sum, self.m_d_sum_of_products)
+        return sample_covariance(self.n, self.m_sum, self.d_sum, self.m_d_sum_of_products)
 
     @property
     def mean(self) -> float:

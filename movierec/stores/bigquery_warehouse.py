@@ -22,29 +22,16 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
-from google.auth import exceptions as auth_exc
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 
 from movierec.errors import BackendUnavailable, DataError
 from movierec.stores import sql as wsql
+from movierec.stores.google_errors import UNAVAILABLE
 
-_UNAVAILABLE = (
-    gexc.ServerError,
-    gexc.TooManyRequests,
-    gexc.Unauthorized,
-    gexc.Forbidden,
-    gexc.RetryError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    auth_exc.TransportError,
-    auth_exc.RefreshError,
-    ConnectionError,
-    TimeoutError,
-)
+_UNAVAILABLE = UNAVAILABLE
 
 
 class BigQueryWarehouse:

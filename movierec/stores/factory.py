@@ -172,3 +172,14 @@ def _http_url(host: str) -> str:
 def _grpc_target(host: str) -> str:
     """gRPC wants ``host:port``; accept the URL form the HTTP emulators use too."""
     return host.split("://", 1)[-1].rstrip("/")
+
+
+def make_private_warehouse() -> Warehouse:
+    """An in-memory DuckDB warehouse owned by this process (the demo page's live panel).
+
+    Not the backend's warehouse on purpose: the CLI's DuckDB file can be open in one
+    process only, and a serving process holding it would lock ``movierec export`` out.
+    """
+    from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+
+    return DuckDBWarehouse(":memory:")

@@ -19,12 +19,12 @@ from typing import Any
 import grpc
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry, if_exception_type
-from google.auth import exceptions as auth_exc
 from google.cloud import firestore
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from movierec.errors import BackendUnavailable, DataError
 from movierec.events import Assignment, Experiment, Feedback, Impression
+from movierec.stores.google_errors import UNAVAILABLE
 from movierec.stores.validation import scan_time_field, validate_event_id, validate_limit
 
 # Retry what Firestore documents as retryable, for a few seconds only.
@@ -44,16 +44,11 @@ SHORT_RETRY: Retry = Retry(
 TIMEOUT = 4.0  # seconds for one attempt
 
 # AlreadyExists is handled where it means "duplicate"; InvalidArgument is our bug.
-_UNAVAILABLE = (
-    gexc.ServerError,  # UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN
-    gexc.TooManyRequests,  # RESOURCE_EXHAUSTED
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE,
     gexc.Aborted,  # contention past the retry deadline
-    gexc.Unauthorized,  # the service account lacks roles/datastore.user
-    gexc.Forbidden,
     gexc.FailedPrecondition,  # e.g. a missing index or a database in Datastore mode
-    gexc.RetryError,  # the retry deadline passed
     grpc.RpcError,  # raw gRPC errors that escaped the wrappers (streams)
-    auth_exc.TransportError,
 )
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
-from google.auth import exceptions as auth_exc
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from movierec.errors import BackendUnavailable
+from movierec.stores.google_errors import UNAVAILABLE
 from movierec.stores.ports import ArtifactNotFound
 from movierec.stores.validation import validate_key, validate_prefix
 
@@ -29,15 +28,7 @@ TIMEOUT: tuple[float, float] = (2.0, 30.0)
 
 # What "the backend could not serve this" looks like from google-cloud-storage.
 # A 400 is our bug and propagates; a 404 is handled where it means something.
-_UNAVAILABLE = (
-    gexc.ServerError,  # 5xx
-    gexc.TooManyRequests,
-    gexc.Unauthorized,  # 401/403: the service account lacks a role, the bucket is not ours
-    gexc.Forbidden,
-    gexc.RetryError,  # the retry deadline passed
-    requests.exceptions.RequestException,  # connection refused, read timeout
-    auth_exc.TransportError,  # credentials could not be refreshed
-)
+_UNAVAILABLE = UNAVAILABLE
 
 
 class GCSArtifactStore:
@@ -60,7 +51,8 @@ class GCSArtifactStore:
         self._timeout = timeout
 
     def describe(self) -> str:
-        return f"gs://{self._bucket.name}/{self.prefix}"
+        # No trailing slash, as for a local folder: callers append "/<key>".
+        return f"gs://{self._bucket.name}/{self.prefix}".rstrip("/")
 
     def _blob(self, key: str) -> storage.Blob:
         return self._bucket.blob(self.prefix + validate_key(key))

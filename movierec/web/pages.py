@@ -65,7 +65,7 @@ def asset(name: str) -> bytes:
     """The bytes of a static file shipped with the package; ``name`` must be in ASSETS."""
     if name not in ASSETS:
         raise KeyError(name)
-    return resources.files("movierec.web").joinpath("static", name).read_bytes()
+    return resources.files("movierec.web").joinpath("static").joinpath(name).read_bytes()
 
 
 def spread(ids: np.ndarray, limit: int = MAX_PICKER_USERS) -> list[int]:
@@ -151,10 +151,10 @@ class PanelOnFirstUse:
         if self._panel is None:
             with self._lock:
                 if self._panel is None:
-                    from movierec.stores.duckdb_warehouse import DuckDBWarehouse
+                    from movierec.stores.factory import make_private_warehouse
                     from movierec.web.live_ab import LiveAB
 
-                    self._panel = LiveAB(self.events, DuckDBWarehouse(":memory:"))
+                    self._panel = LiveAB(self.events, make_private_warehouse())
         return self._panel.snapshot()
 
 

@@ -1,152 +1,74 @@
-"""The aggregation SQL against a pandas computation of the same per-user statistics,
-on synthetic events (seeded), on DuckDB and on the BigQuery emulator."""
+"""The aggregation SQL against a pandas computation of the same per-user statistics
+(``tests/fixtures/warehouse_ab.py``), on synthetic events (seeded), on DuckDB and on the
+BigQuery emulator."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from movierec.analysis.data import VariantData
 from movierec.analysis.queries import list_experiments, load_experiment_data
 from movierec.errors import DataError
-from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
-from movierec.stats.statistics import RatioStats, SampleMeanStats
-
-DAY0 = 1_762_992_000.0  # 2025-11-13 00:00 UTC
-EXPERIMENT = Experiment(
-    "exp", "salt",
-    (Variant("A", "svd", None, 0.45), Variant("B", "ease", None, 0.45), Variant("C", "pop", None, 0.1)),
-    created_at=DAY0,
+from movierec.events import Assignment, Impression
+from tests.fixtures.warehouse_ab import (
+    DAY0,
+    EXPERIMENT,
+    Events,
+    assert_same,
+    load,
+    reference,
+    synthetic_events,
 )
 
 
-def synthetic_events(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
-    """Users of variants A and B (none of C) over three days, with the traps the SQL
-    must avoid: retried clicks with new event ids, a click on another user's list, a
-    request outside the experiment, repeated ratings, an assigned user never served,
-    events seconds either side of midnight UTC."""
-    rng = np.random.default_rng(seed)
-    out: dict[str, list[dict[str, Any]]] = {"assignments": [], "impressions": [], "feedback": []}
-    n_events = 0
-    for user in range(40):
-        variant = "AB"[user % 2]
-        start = DAY0 + rng.integers(0, 3) * 86_400 + rng.uniform(0, 86_399)
-        out["assignments"].append(Assignment("exp", user, variant, user, start).to_dict())
-        if user == 39:
-            continue  # assigned, never served
-        for r in range(int(rng.integers(1, 6))):
-            ts = start + r * rng.uniform(0, 30_000)
-            request = f"req-{user}-{r}"
-            out["impressions"].append(Impression(
-                request, ts, user, "exp", variant, "m", "v", (1, 2, 3), (0.3, 0.2, 0.1), None, 1.0
-            ).to_dict())
-            for movie in (1, 2, 3):
-                for _retry in range(int(rng.choice([0, 0, 1, 2]))):  # 2 = retried with a new id
-                    n_events += 1
-                    out["feedback"].append(Feedback(
-                        f"ev-{n_events}", ts + rng.uniform(1, 4000), request, user, movie, "click",
-                        None, movie, "exp", variant).to_dict())
-                if rng.random() < 0.3:
-                    for _again in range(int(rng.integers(1, 3))):
-                        n_events += 1
-                        out["feedback"].append(Feedback(
-                            f"ev-{n_events}", ts + rng.uniform(5000, 9000), request, user, movie,
-                            "rating", float(rng.integers(1, 6)), movie, "exp", variant).to_dict())
-    # traps: another user clicking user 0's list; a list of another experiment
-    out["feedback"].append(Feedback("ev-x1", DAY0 + 10, "req-0-0", 1, 1, "click", None, 1, "exp", "B").to_dict())
-    out["impressions"].append(Impression(
-        "other", DAY0 + 5, 2, "other-exp", "A", "m", "v", (1,), (0.1,), None, 1.0).to_dict())
-    out["feedback"].append(Feedback("ev-x2", DAY0 + 6, "other", 2, 1, "click", None, 1, "other-exp", "A").to_dict())
-    return out
-
-
-def _day(ts: pd.Series) -> pd.Series:
-    return pd.to_datetime(ts, unit="s", utc=True).dt.date
-
-
-def expected(events: dict[str, list[dict[str, Any]]]) -> dict[date, dict[str, VariantData]]:
-    """The same statistics, computed in pandas from the definitions in data.py."""
-    a = pd.DataFrame(events["assignments"]).assign(day=lambda d: _day(d.ts))
-    imp = pd.DataFrame(events["impressions"])
-    imp = imp[imp.experiment_id == "exp"].merge(a[["user_id"]], on="user_id")
-    imp = imp.assign(day=_day(imp.ts))
-    fb = pd.DataFrame(events["feedback"])
-    fb = fb[fb.experiment_id == "exp"].merge(imp[["request_id", "user_id"]], on=["request_id", "user_id"])
-    clicks = (fb[fb.type == "click"].groupby(["user_id", "request_id", "movie_id"]).ts.min()
-              .reset_index().assign(day=lambda d: _day(d.ts)))
-    ratings = (fb[fb.type == "rating"].sort_values(["ts", "event_id"])
-               .drop_duplicates(["request_id", "movie_id"]).assign(day=lambda d: _day(d.ts)))
-    activity_days = pd.concat([imp.day, clicks.day, ratings.day])
-    first_activity = pd.concat([imp[["user_id", "day"]], clicks[["user_id", "day"]],
-                                ratings[["user_id", "day"]]]).groupby("user_id").day.min()
-    a["start"] = [min(d, first_activity.get(u, d)) for u, d in zip(a.user_id, a.day)]
-    result: dict[date, dict[str, VariantData]] = {}
-    for day in sorted(set(activity_days) | set(a.day)):
-        users = a[a.start <= day].set_index("user_id")
-        n_imp = imp[imp.day <= day].groupby("user_id").size().reindex(users.index, fill_value=0)
-        n_clk = clicks[clicks.day <= day].groupby("user_id").size().reindex(users.index, fill_value=0)
-        r = ratings[ratings.day <= day].groupby("user_id").value
-        n_rat = r.size().reindex(users.index, fill_value=0)
-        s_rat = r.sum().reindex(users.index, fill_value=0.0)
-        n_clk = n_clk.where(n_imp > 0, 0)
-        result[day] = {}
-        for variant, members in users.groupby("variant").groups.items():
-            i, c, nr, sr = (s.loc[members].to_numpy() for s in (n_imp, n_clk, n_rat, s_rat))
-            exposed, rated = i > 0, nr > 0
-            result[day][variant] = VariantData(
-                variant=variant, users=len(members), exposed_users=int(exposed.sum()),
-                impressions=int(i.sum()), clicks=int(c.sum()), ratings=int(nr.sum()),
-                ctr=RatioStats.from_arrays(c[exposed], i[exposed]),
-                clicks_per_user=SampleMeanStats.from_arrays(c[exposed]),
-                rating=RatioStats.from_arrays(sr[rated], nr[rated]),
-            )
-    return result
-
-
-def assert_same(got: VariantData, want: VariantData) -> None:
-    assert _flatten(asdict(got)) == pytest.approx(_flatten(asdict(want))), got.variant
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            flat.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            flat[f"{prefix}{k}"] = v
-    return flat
-
-
 @pytest.fixture
-def loaded(warehouse: Any) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+def loaded(warehouse: Any) -> tuple[Any, Events]:
     events = synthetic_events()
-    for table, rows in events.items():
-        warehouse.insert_new(table, rows)
+    load(warehouse, events)
     warehouse.upsert("experiments", [EXPERIMENT.to_dict()])
     return warehouse, events
 
 
-def test_statistics_match_pandas_per_day_and_in_total(loaded: tuple[Any, Any]) -> None:
+SETTINGS = {
+    "defaults": {},  # 40 users: a 99th percentile is everyone's maximum, nothing is capped
+    "uncapped": {"cap_percentile": None, "activity_threshold": None},
+    # caps that bite, two heavy users out, a pre-exposure window of 5 days
+    "tight": {"cap_percentile": 0.8, "activity_threshold": 4, "pre_window_days": 5},
+}
+
+
+@pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
+def test_statistics_match_pandas_per_day_and_in_total(loaded: tuple[Any, Events], settings: dict[str, Any]) -> None:
     warehouse, events = loaded
-    want = expected(events)
-    data = load_experiment_data(warehouse, "exp")
-    assert [p.day for p in data.daily] == sorted(want)
+    defaults = {"cap_percentile": 0.99, "activity_threshold": 5_000, "pre_window_days": 14}
+    want = reference(events, **{**defaults, **settings})
+    data = load_experiment_data(warehouse, "exp", **settings)
+    assert [p.day for p in data.daily] == sorted(want.daily)
     for point in data.daily:
         for variant in ("A", "B"):
-            assert_same(point.variants[variant], want[point.day][variant])
+            assert_same(point.variants[variant], want.daily[point.day][variant])
         assert point.variants["C"].users == 0  # defined, never assigned: zeros, not missing
-    last = max(want)
+    last = max(want.daily)
     for variant in ("A", "B"):
-        assert_same(data.variants[variant], want[last][variant])
+        assert_same(data.variants[variant], want.daily[last][variant])
     assert list(data.variants) == ["A", "B", "C"]  # in the order of the definition
+    assert data.exclusions == want.exclusions and data.exclusions.assigned_users == 40
+    if want.capping is None:
+        assert data.capping is None
+    else:
+        assert data.capping is not None
+        assert_same(data.capping, want.capping)
     # the traps did bite in the data: retries exist, so distinct counting mattered
     raw_clicks = sum(1 for f in events["feedback"] if f["type"] == "click")
     assert sum(v.clicks for v in data.variants.values()) < raw_clicks - 2
+    # and so did the pre-exposure lists
+    assert all(data.variants[v].ctr_pre.pre.d_sum > 0 for v in "AB")
+    if settings.get("cap_percentile"):
+        assert data.capping is not None and data.capping.capped_users > 0
+    if settings.get("activity_threshold"):
+        assert data.exclusions.heavy_users > 0
 
 
 def test_days_are_cut_at_midnight_utc(warehouse: Any) -> None:

@@ -99,3 +99,14 @@ def test_models_do_not_depend_on_evaluation_or_above(graph: grimp.ImportGraph) -
 
 def test_web_and_serving_are_not_mutual(graph: grimp.ImportGraph) -> None:
     assert graph.find_shortest_chain(importer="movierec.web", imported="movierec.serving", as_packages=True) is None
+
+
+def test_every_module_reads_in_one_sitting() -> None:
+    limit = 400
+    long = {
+        str(path.relative_to(ROOT)): n
+        for folder in ("movierec", "functions", "training_job")
+        for path in (ROOT / folder).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > limit
+    }
+    assert long == {}, f"modules over {limit} lines: split them along their seams"

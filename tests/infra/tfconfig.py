@@ -45,6 +45,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MOVIEREC_MAX_BODY_BYTES": "the 64 KiB default fits every request of the API",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "the 60 s default is what serving wants",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
+    "MOVIEREC_CTR_ALERT_FLOOR": "alerts are sent by the daily job's report",
     **_EMULATORS,
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
@@ -59,7 +60,7 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
 }
 # Optional settings: set by Terraform only when their variable is, so only their
 # presence in the wiring is checked.
-OPTIONAL_FOR_JOBS = {"MLFLOW_TRACKING_URI"}
+OPTIONAL_FOR_JOBS = {"MLFLOW_TRACKING_URI", "MOVIEREC_CTR_ALERT_FLOOR"}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -64,9 +65,22 @@ def test_round_trip_keeps_arrays_manifest_and_files(store):
     assert manifest["arrays"]["weights"]["shape"] == [4, 4]
 
 
+def test_manifest_is_strict_json_with_undefined_metrics_as_null(store):
+    undefined = artifact(metrics={"ndcg@10": float("nan"), "rmse": float("inf"), "runs": np.int64(3)})
+    saved = save_artifact(store, undefined)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"manifest holds {constant}, which strict JSON readers refuse")
+
+    raw = store.read_bytes(f"models/toy/{saved.version}/manifest.json")
+    manifest = json.loads(raw, parse_constant=refuse)
+    assert manifest["metrics"] == {"ndcg@10": None, "rmse": None, "runs": 3}
+
+
 def test_same_arrays_same_version_suffix(store):
-    a, b = save_artifact(store, artifact()), save_artifact(store, artifact())
-    assert a.version.split("-")[1] == b.version.split("-")[1]
+    first, second = (datetime(2026, 1, 1, 0, 0, s, tzinfo=timezone.utc) for s in (0, 1))
+    a, b = save_artifact(store, artifact(), created_at=first), save_artifact(store, artifact(), created_at=second)
+    assert a.version != b.version and a.version.split("-")[1] == b.version.split("-")[1]
     assert a.manifest["files"] == b.manifest["files"]
 
 

@@ -40,7 +40,7 @@ def test_a_variant_significantly_worse_on_a_guardrail_fires() -> None:
     alerts = alerts_for(ab_data(2, 5000, 5000, lift=-0.3), AlertConfig())
     assert [(a.variant, a.metric, a.condition) for a in alerts] == [("B", "ctr", "guardrail_worse")]
     assert alerts[0].key == "exp-1:B:ctr:guardrail_worse"
-    assert "significantly worse than control A on CTR" in alerts[0].message
+    assert "significantly worse than control A on list CTR" in alerts[0].message
     assert alerts[0].fields["ci_high"] < 0
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from movierec.analysis.metrics import METRIC_LABELS
 from movierec.analysis.plan import make_plan
+from movierec.analysis.queries import load_experiment_data
 from movierec.cli import main
 from movierec.events import Assignment, Experiment, Feedback, Impression, Variant
 from movierec.observability.logging import CloudLoggingFormatter
@@ -187,22 +188,31 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 # --------------------------------------------------------------------------- the report
 
 
+def capped_ctr(settings: Settings, experiment_id: str, variant: str) -> float:
+    """The CTR the warehouse computes: per-user clicks capped at their 99th percentile (by
+    default), so within a percent of clicks / impressions on this traffic."""
+    with DuckDBWarehouse(settings.duckdb_path) as warehouse:
+        return load_experiment_data(warehouse, experiment_id).variants[variant].ctr.mean
+
+
 def test_report_text_shows_the_generated_numbers_and_the_verdict(ab_test, capsys) -> None:
-    _, truth = ab_test
+    settings, truth = ab_test
     code, out, err = run(capsys, "report")
     assert code == 0, err
     assert "experiment exp-ab (running)" in out
     for variant in ("A", "B"):
         row = next(line for line in out.splitlines() if line.startswith(variant + " "))
         assert f"{truth.impressions[variant]:,}" in row and f"{truth.clicks[variant]:,}" in row
-        assert f"{truth.clicks[variant] / truth.impressions[variant]:.4f}" in row
+        ctr = capped_ctr(settings, "exp-ab", variant)
+        assert f"{ctr:.4f}" in row
+        assert ctr == pytest.approx(truth.clicks[variant] / truth.impressions[variant], rel=0.01)
     assert f"verdict: B wins on {METRIC_LABELS['ctr']}" in out
     assert f"plan: MDE +100% on {METRIC_LABELS['ctr']} at baseline 0.1" in out
     assert "Traceback" not in err
 
 
 def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> None:
-    _, truth = ab_test
+    settings, truth = ab_test
     with caplog.at_level(logging.INFO, logger="movierec.ab_report"):
         code, out, err = run(capsys, "report", "--json", "--experiment", "exp-ab")
     assert code == 0, err
@@ -212,7 +222,8 @@ def test_report_json_and_the_ab_report_log_lines(ab_test, capsys, caplog) -> Non
     assert "alerts" not in body  # no webhook configured, no --alerts
     records = [r for r in caplog.records if getattr(r, "event", None) == "ab_report"]
     assert [(r.experiment_id, r.variant) for r in records] == [("exp-ab", "A"), ("exp-ab", "B")]
-    assert records[1].ctr == pytest.approx(truth.clicks["B"] / truth.impressions["B"])
+    assert records[1].ctr == pytest.approx(capped_ctr(settings, "exp-ab", "B"))
+    assert records[1].ctr == pytest.approx(truth.clicks["B"] / truth.impressions["B"], rel=0.01)
     # Cloud Logging's formatter turns the record into the jsonPayload the metric reads.
     payload = json.loads(CloudLoggingFormatter().format(records[0]))
     assert payload["event"] == "ab_report" and payload["variant"] == "A" and "ctr" in payload
@@ -322,6 +333,16 @@ def test_the_report_job_dispatches_alerts_when_a_webhook_is_set(harmful, capsys,
         # --no-alerts turns it off even with a webhook
         assert main(["report", "--no-alerts"]) == 0
         assert len(hook.posts) == 1
+
+
+def test_the_daily_job_takes_its_ctr_floor_from_the_settings(harmful, capsys, monkeypatch) -> None:
+    # The deployed daily job runs its steps without options: the floor comes from Terraform's env.
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("MOVIEREC_ALERT_WEBHOOK_URL", hook.url)
+        monkeypatch.setenv("MOVIEREC_CTR_ALERT_FLOOR", "0.05")
+        code = job_main(["report"])
+        assert code == 0, capsys.readouterr().err
+        assert sorted(p["fields"]["condition"] for p in hook.posts) == ["ctr_below_floor", "guardrail_worse"]
 
 
 def test_report_without_a_webhook_sends_nothing_unless_asked(harmful, capsys, caplog) -> None:

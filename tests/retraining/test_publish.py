@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from movierec.errors import ArtifactError
-from movierec.models.artifact import list_versions, live_version, load_artifact, save_artifact
+from movierec.models.artifact import (
+    VersionExists,
+    list_versions,
+    live_version,
+    load_artifact,
+    save_artifact,
+)
 from movierec.models.base import TrainingData
 from movierec.models.ease import EASE
 from movierec.pipelines.publish import (
@@ -66,6 +72,25 @@ def test_publish_moves_the_pointer_only_to_an_upload_that_verifies(store, artifa
     unpromoted = publish(store, artifacts[2], make_live=False).version
     assert live_version(store, "ease") == live
     assert load_artifact(store, "ease", unpromoted).version == unpromoted
+
+
+def test_a_version_is_never_rewritten(store, artifacts):
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first = save_artifact(store, artifacts[0], created_at=when)
+    with pytest.raises(VersionExists):  # same arrays, same second: the same version name
+        save_artifact(CorruptingStore(store.root), artifacts[0], created_at=when)
+    assert load_artifact(store, "ease", first.version).version == first.version  # still intact
+
+
+def test_republishing_the_live_arrays_through_a_failing_store_leaves_the_live_version_whole(store, artifacts):
+    live = publish(store, artifacts[0]).version
+    try:  # within the same second the version exists and is only verified; else a new upload is refused
+        again = publish(CorruptingStore(store.root), artifacts[0]).version
+        assert again == live
+    except UploadNotVerified:
+        pass
+    assert read_pointer(store, "ease").version == live
+    np.testing.assert_array_equal(load_artifact(store, "ease").arrays["weights"], artifacts[0].arrays["weights"])
 
 
 def test_train_and_publish_never_points_live_at_an_upload_that_does_not_verify(store, base):

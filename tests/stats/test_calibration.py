@@ -11,10 +11,13 @@ import numpy as np
 from movierec.stats.calibration import (
     aa_false_positive_rate,
     binomial_se,
+    daily_srm_alarm_rates,
+    non_inferiority_claim_rate,
     peeking_false_positive_rates,
     power_at_planned_size,
     srm_rates,
 )
+from movierec.stats.calibration_cuped import cuped_gains
 
 
 def test_aa_false_positive_rate_is_nominal_and_impression_level_test_is_not():
@@ -47,3 +50,27 @@ def test_srm_flags_a_mismatch_and_rarely_a_balanced_split():
     assert result.detection_rate >= 0.99
     # Expected false alarm rate is the threshold, 0.001 (5 of 5000); allow 4 SE.
     assert result.false_alarm_rate <= 0.001 + 4 * binomial_se(0.001, 5000)
+
+
+def test_daily_srm_checks_stay_under_the_threshold_only_when_sequential():
+    healthy = daily_srm_alarm_rates(np.random.default_rng(5), 40_000, 14, 2000)
+    # Ville's inequality: at most 0.001 over all 14 looks together (SE at 0.001: 0.00016).
+    assert healthy.sequential <= 0.001 + 3 * binomial_se(0.001, 40_000)
+    # Reading the chi-square every day: several times its nominal 0.001.
+    assert healthy.chi_square_daily > 0.003
+    broken = daily_srm_alarm_rates(np.random.default_rng(6), 2000, 14, 2000, mismatch=0.10)
+    assert broken.sequential >= 0.99
+
+
+def test_cuped_reduces_variance_keeps_calibration_and_adds_power():
+    result = cuped_gains(np.random.default_rng(7), 400, metric="ctr")
+    assert 0.08 < result.variance_reduction_model.value < 0.25  # habits predict the CTR
+    assert result.theta_mean > 0
+    assert abs(result.fpr_cuped - 0.05) <= 4 * binomial_se(0.05, 400)
+    assert result.power_cuped > result.power_plain
+
+
+def test_guardrail_claims_at_the_margin_are_rare():
+    # A variant exactly 5% worse, read daily: "non-inferior at −5%" must be rare.
+    result = non_inferiority_claim_rate(np.random.default_rng(8), 300, 14, 1000, margin=0.05)
+    assert result.claimed <= 0.05

@@ -114,7 +114,8 @@ def test_readers_never_see_a_partial_write(store: ArtifactStore) -> None:
 
 def test_describe_names_the_location(store: ArtifactStore, tmp_path: Path) -> None:
     where = store.describe()
-    assert where in (str(tmp_path / "artifacts"), "gs://movierec-test-artifacts/team/movierec/")
+    assert where in (str(tmp_path / "artifacts"), "gs://movierec-test-artifacts/team/movierec")
+    assert not where.endswith("/")  # callers append "/<key>"
 
 
 # -- backend specifics ---------------------------------------------------------------------

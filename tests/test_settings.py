@@ -1,0 +1,22 @@
+"""Settings read from an environment mapping: numbers parse strictly, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from movierec.errors import ConfigError
+from movierec.settings import Settings
+
+
+def test_fractional_seconds_and_an_optional_ctr_floor() -> None:
+    settings = Settings.from_env({"MOVIEREC_ARTIFACT_REFRESH_SECONDS": "0.5", "MOVIEREC_CTR_ALERT_FLOOR": "0.02"})
+    assert settings.artifact_refresh_seconds == 0.5
+    assert settings.ctr_alert_floor == 0.02
+    assert Settings.from_env({}).ctr_alert_floor is None
+    assert Settings.from_env({"MOVIEREC_CTR_ALERT_FLOOR": "0"}).ctr_alert_floor is None  # Terraform's "off"
+
+
+@pytest.mark.parametrize("raw", ["soon", "nan", "-1", "inf"])
+def test_a_bad_number_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="MOVIEREC_ARTIFACT_REFRESH_SECONDS"):
+        Settings.from_env({"MOVIEREC_ARTIFACT_REFRESH_SECONDS": raw})
