@@ -48,8 +48,16 @@ def higher_is_better(metric: str) -> bool:
     return HIGHER_IS_BETTER.get(metric, True)
 
 
+# For table headings, where the full label ("list CTR (clicks per served list)") is too wide.
+SHORT_LABELS: Mapping[str, str] = {"ctr": "list CTR", "item_ctr": "item CTR"}
+
+
 def label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
+
+
+def short_label(metric: str) -> str:
+    return SHORT_LABELS.get(metric, label(metric))
 
 
 def margin_text(margin: float) -> str:

@@ -18,7 +18,7 @@ from movierec.analysis.decision import level
 from movierec.analysis.intervals import clip_lift, lift_interval
 from movierec.analysis.metrics import METRIC_DEFINITIONS
 from movierec.analysis.readout import ExperimentReport
-from movierec.analysis.roles import label, margin_text
+from movierec.analysis.roles import label, margin_text, short_label
 
 DASH = "-"
 Tone = Literal["good", "bad", "neutral"]
@@ -58,12 +58,14 @@ class VariantRow:
     ratings: str
     ctr: str
     ctr_ci: str
+    item_ctr: str
+    item_ctr_ci: str
     mean_rating: str
     clicks_per_user: str
 
     def cells(self) -> list[str]:
         return [self.label, self.users, self.exposed, self.impressions, self.clicks, self.ctr,
-                self.ctr_ci, self.mean_rating, self.clicks_per_user]
+                self.ctr_ci, self.item_ctr, self.item_ctr_ci, self.mean_rating, self.clicks_per_user]
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ def _variant_rows(report: ExperimentReport) -> tuple[VariantRow, ...]:
             ratings=count(v.ratings),
             ctr=num(v.ctr, ".4f"),
             ctr_ci=interval(v.ctr_ci, ".4f"),
+            item_ctr=num(v.item_ctr, ".4f"),
+            item_ctr_ci=interval(v.item_ctr_ci, ".4f"),
             mean_rating=num(v.mean_rating, ".2f"),
             clicks_per_user=num(v.clicks_per_user, ".3f"),
         )
@@ -244,8 +248,9 @@ def build_view(report: ExperimentReport) -> ReadoutView:
         verdict=report.decision.verdict,
         verdict_text=report.decision.text,
         reasons=report.decision.reasons,
-        variant_header=("variant", "users", "exposed", "impressions", "clicks", label("ctr"),
-                        f"{label('ctr')} {level(cfg.alpha)} CI", "mean rating", "clicks/user"),
+        variant_header=("variant", "users", "exposed", "impressions", "clicks", short_label("ctr"),
+                        f"{short_label('ctr')} {level(cfg.alpha)} CI", short_label("item_ctr"),
+                        f"{short_label('item_ctr')} {level(cfg.alpha)} CI", "mean rating", "clicks/user"),
         variants=_variant_rows(report),
         comparison_header=("role", "vs control", "metric", "lift", "always-valid CI", "level",
                            "adj. p", "status", "fixed-horizon CI", "p", "P(beat)", "exp. loss"),

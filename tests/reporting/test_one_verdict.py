@@ -34,7 +34,7 @@ def data_with(lift: float, seed: int = 5, n: int = 5000) -> ExperimentData:
         data,
         exclusions=Exclusions(multiple_variants=7, heavy_users=3, activity_threshold=500,
                               assigned_users=2 * n + 10),
-        capping=Capping(percentile=99.0, caps={"ctr": 2.5, "clicks_per_user": 14.0}, capped_users=21),
+        capping=Capping(percentile=99.0, caps={"clicks": 14.0, "impressions": 30.0}, capped_users=21),
     )
 
 
