@@ -28,7 +28,9 @@ fixed-horizon -- is computed at that level, so the interval shown is the one dec
   (90.5% at α = 0.05): the symmetric mixture martingale M is the mean of the two
   one-sided (half-normal) mixtures M⁺ and M⁻, and on the side where the estimate lies
   the other one is below 1, so M ≥ 1/α' forces M⁺ ≥ 2/α' − 1 = 1/α and Ville's
-  inequality gives each bound exact one-sided level α.
+  inequality gives each bound exact one-sided level α. (The check itself is
+  :func:`movierec.stats.noninferiority.non_inferiority`, which on the 1 − α sequence
+  would be conservative, at about α/2; read at α' it uses the α it is given.)
 * **secondary**: at α, p-values Benjamini–Hochberg-adjusted across all secondary
   metrics × arms; exploratory, they never change the verdict.
 
@@ -51,8 +53,9 @@ from movierec.events import Guardrail
 from movierec.stats.adjusted import AnyStats
 from movierec.stats.bayesian import bayesian_test
 from movierec.stats.cuped import cuped_fit
-from movierec.stats.frequentist import two_sample_test
+from movierec.stats.frequentist import FrequentistResult, two_sample_test
 from movierec.stats.multiple import adjust_p_values
+from movierec.stats.noninferiority import non_inferiority
 from movierec.stats.sequential import sequential_test
 from movierec.stats.statistics import ErrorCode, Stats
 
@@ -130,6 +133,20 @@ def compare(
     margin: float | None = None,
 ) -> Comparison:
     """All three tests of ``treatment`` against ``control`` on one metric, at level 1 − alpha."""
+    return _tests(metric, control, treatment, config, alpha=alpha, role=role, margin=margin)[0]
+
+
+def _tests(
+    metric: str,
+    control: VariantData,
+    treatment: VariantData,
+    config: AnalysisConfig,
+    *,
+    alpha: float | None,
+    role: Role,
+    margin: float | None,
+) -> tuple[Comparison, FrequentistResult | None]:
+    """:func:`compare`, and the always-valid result it read (None when not analysable)."""
     level = config.alpha if alpha is None else alpha
     a, b = metric_stats(control, metric), metric_stats(treatment, metric)
     base = Comparison(
@@ -143,11 +160,11 @@ def compare(
         margin=margin,
     )
     if a.error is not None:
-        return replace(base, message=explain(a.error, metric, control.variant))
+        return replace(base, message=explain(a.error, metric, control.variant)), None
     if b.error is not None:
-        return replace(base, message=explain(b.error, metric, treatment.variant))
+        return replace(base, message=explain(b.error, metric, treatment.variant)), None
     if a.mean == 0:
-        return replace(base, message=explain(ErrorCode.ZERO_BASELINE, metric, control.variant))
+        return replace(base, message=explain(ErrorCode.ZERO_BASELINE, metric, control.variant)), None
     tested_a, tested_b, variance_ratio = _with_pre_exposure(metric, control, treatment, a, b, config.cuped)
     fixed = two_sample_test(tested_a, tested_b, alpha=level, test=config.test)
     seq = sequential_test(tested_a, tested_b, tuning_parameter=config.tuning_parameter, alpha=level)
@@ -167,7 +184,7 @@ def compare(
         n=a.n + b.n,
         chance_to_beat_control=bayes.chance_to_win,
         expected_loss=bayes.risk_treatment,
-    )
+    ), seq
 
 
 # Metrics with each user's pre-exposure counterpart in VariantData (filled by the warehouse query).
@@ -220,19 +237,19 @@ def primary_comparisons(
     return out
 
 
-def non_inferiority(ci: tuple[float, float] | None, margin: float, higher_better: bool) -> Outcome:
-    """A guardrail's outcome from its always-valid bounds and relative margin.
+def guardrail_outcome(seq: FrequentistResult | None, margin: float, higher_better: bool) -> Outcome:
+    """A guardrail's outcome from its always-valid result and relative margin.
 
-    A private stand-in for the statistics package's non-inferiority primitive (to
-    replace it when it lands): non-inferior when the bound on the harmful side is
-    within the margin, inferior when even the other bound is beyond it.
+    Non-inferior is :func:`movierec.stats.noninferiority.non_inferiority` on the
+    sequence at the guardrail's level (the bound on the harmful side within the
+    margin); inferior, the verdict "loses" needs, is the other bound beyond it too.
     """
-    if ci is None:
+    if seq is None or seq.error is not None:
         return "inconclusive"
-    lo, hi = ci
-    if higher_better:
-        return "non_inferior" if lo > -margin else "inferior" if hi < -margin else "inconclusive"
-    return "non_inferior" if hi < margin else "inferior" if lo > margin else "inconclusive"
+    if non_inferiority(seq, margin, higher_is_better=higher_better).non_inferior:
+        return "non_inferior"
+    lo, hi = seq.ci_rel
+    return "inferior" if (hi < -margin if higher_better else lo > margin) else "inconclusive"
 
 
 def guardrail_comparisons(
@@ -246,11 +263,11 @@ def guardrail_comparisons(
     out = []
     for g in guardrails:
         for t in treatments:
-            c = compare(g.metric, control, t, config, alpha=alpha, role="guardrail", margin=g.margin)
+            c, seq = _tests(g.metric, control, t, config, alpha=alpha, role="guardrail", margin=g.margin)
             out.append(replace(
                 c,
                 significant=_excludes_zero(c.seq_ci_rel),
-                outcome=non_inferiority(c.seq_ci_rel, g.margin, higher_is_better(g.metric)),
+                outcome=guardrail_outcome(seq, g.margin, higher_is_better(g.metric)),
             ))
     return out
 

@@ -91,9 +91,9 @@ def resolve_roles(experiment: Experiment) -> MetricRoles:
                 f"known metrics: {', '.join(METRICS)}"
             )
     for g in experiment.guardrails:
-        if not (0.0 <= g.margin < 1.0):
+        if not (0.0 < g.margin < 1.0):  # 0 would ask for a significant gain: make it the primary
             raise ConfigError(
-                f"guardrail {g.metric!r}: the margin is a relative drop in [0, 1), got {g.margin!r}"
+                f"guardrail {g.metric!r}: the margin is a relative drop in (0, 1), got {g.margin!r}"
             )
     primary = experiment.primary_metric
     notes: list[str] = []

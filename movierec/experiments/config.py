@@ -54,8 +54,8 @@ def parse_guardrail(spec: str) -> Guardrail:
         value = float(margin[:-1]) / 100 if margin.endswith("%") else float(margin)
     except ValueError:
         raise ConfigError(f"guardrail {spec!r}: the margin must be a number such as 0.02 or 2%") from None
-    if not (math.isfinite(value) and 0.0 <= value < 1.0):
-        raise ConfigError(f"guardrail {spec!r}: the margin is a relative drop in [0, 1), got {value!r}")
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise ConfigError(f"guardrail {spec!r}: the margin is a relative drop in (0, 1), got {value!r}")
     return Guardrail(metric, value)
 
 

@@ -210,8 +210,10 @@ def _checks(report: ExperimentReport) -> list[str]:
                       f"than one variant and {heavy}{share}")
     cap = report.capping
     if cap is not None:
-        caps = ", ".join(f"{label(m)} at {v:.4g}" for m, v in sorted(cap.caps.items())) or "no metric"
-        checks.append(f"capping: per-user values above the {cap.percentile:g}th percentile lowered "
+        caps = ", ".join(f"{q} at {v:.4g}" for q, v in sorted(cap.caps.items())) or "none"
+        # The warehouse gives the percentile as a quantile (0.99); people read "99th".
+        pct = 100 * cap.percentile if cap.percentile <= 1 else cap.percentile
+        checks.append(f"capping: per-user values above the {pct:g}th percentile lowered "
                       f"({count(cap.capped_users)} users): {caps}")
     checks += [report.plan.text, power_line(report)]
     return checks

@@ -64,7 +64,8 @@ def test_create_without_a_baseline_says_the_plan_has_no_size(env, capsys) -> Non
 @pytest.mark.parametrize(("argv", "message"), [
     (["--primary", "dwell_time"], "names metric 'dwell_time'"),
     (["--guardrail", "rating:x"], "the margin must be a number"),
-    (["--guardrail", "rating:1.5"], "the margin is a relative drop in [0, 1)"),
+    (["--guardrail", "rating:1.5"], "the margin is a relative drop in (0, 1)"),
+    (["--guardrail", "rating:0"], "the margin is a relative drop in (0, 1)"),
     (["--primary", "rating", "--baseline", "3.5"], "give --baseline-variance"),
 ])
 def test_bad_plans_are_clear_errors_and_store_nothing(env, capsys, argv, message) -> None:

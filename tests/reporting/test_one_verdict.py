@@ -34,7 +34,7 @@ def data_with(lift: float, seed: int = 5, n: int = 5000) -> ExperimentData:
         data,
         exclusions=Exclusions(multiple_variants=7, heavy_users=3, activity_threshold=500,
                               assigned_users=2 * n + 10),
-        capping=Capping(percentile=99.0, caps={"clicks": 14.0, "impressions": 30.0}, capped_users=21),
+        capping=Capping(percentile=0.99, caps={"clicks": 14.0, "impressions": 30.0}, capped_users=21),
     )
 
 
@@ -120,8 +120,8 @@ def test_text_html_and_panel_agree(lift: float, verdict: str | None, tone: str) 
         assert line in text
     assert any(line.startswith("excluded from every metric: 7 users served more than one variant and "
                                "3 heavy users (above 500 events)") for line in view.checks)
-    assert any(line.startswith("capping: per-user values above the 99th percentile lowered (21 users)")
-               for line in view.checks)
+    assert "capping: per-user values above the 99th percentile lowered (21 users): clicks at 14, impressions at 30" in (
+        view.checks)
     assert body["notes"] == list(view.notes)
 
 
