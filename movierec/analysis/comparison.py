@@ -40,6 +40,7 @@ guarantees under continuous monitoring.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -49,12 +50,14 @@ from movierec.analysis.data import VariantData
 from movierec.analysis.metrics import explain, metric_stats, value_of
 from movierec.analysis.roles import Role, higher_is_better
 from movierec.events import Guardrail
+from movierec.stats.adjusted import AnyStats
 from movierec.stats.bayesian import bayesian_test
+from movierec.stats.cuped import cuped_fit
 from movierec.stats.frequentist import FrequentistResult, two_sample_test
 from movierec.stats.multiple import adjust_p_values
 from movierec.stats.noninferiority import non_inferiority
 from movierec.stats.sequential import sequential_test
-from movierec.stats.statistics import ErrorCode
+from movierec.stats.statistics import ErrorCode, Stats
 
 # better / worse: significant in that direction; non_inferior / inferior: a guardrail's
 # bound against its margin; inconclusive: neither yet (or not analysable).
@@ -107,6 +110,8 @@ class Comparison:
     significant: bool = False  # the always-valid interval excludes 0 (secondary: BH)
     outcome: Outcome = "inconclusive"
     message: str | None = None  # why the numbers are missing
+    # CUPED: the variance of the lift estimator relative to the unadjusted one (None: not used)
+    variance_ratio: float | None = None
 
     @property
     def direction(self) -> Literal["better", "worse", "flat"]:
@@ -160,11 +165,13 @@ def _tests(
         return replace(base, message=explain(b.error, metric, treatment.variant)), None
     if a.mean == 0:
         return replace(base, message=explain(ErrorCode.ZERO_BASELINE, metric, control.variant)), None
-    fixed = two_sample_test(a, b, alpha=level, test=config.test)
-    seq = sequential_test(a, b, tuning_parameter=config.tuning_parameter, alpha=level)
-    bayes = bayesian_test(a, b, alpha=level)
+    tested_a, tested_b, variance_ratio = _with_pre_exposure(metric, control, treatment, a, b, config.cuped)
+    fixed = two_sample_test(tested_a, tested_b, alpha=level, test=config.test)
+    seq = sequential_test(tested_a, tested_b, tuning_parameter=config.tuning_parameter, alpha=level)
+    bayes = bayesian_test(tested_a, tested_b, alpha=level)
     return replace(
         base,
+        variance_ratio=variance_ratio,
         lift_abs=fixed.lift_abs,
         lift_rel=fixed.lift_rel,
         ci_rel=fixed.ci_rel,
@@ -178,6 +185,30 @@ def _tests(
         chance_to_beat_control=bayes.chance_to_win,
         expected_loss=bayes.risk_treatment,
     ), seq
+
+
+# Metrics with each user's pre-exposure counterpart in VariantData (filled by the warehouse query).
+PRE_EXPOSURE: dict[str, str] = {"ctr": "ctr_pre", "clicks_per_user": "clicks_per_user_pre"}
+
+
+def _with_pre_exposure(
+    metric: str, control: VariantData, treatment: VariantData, a: Stats, b: Stats, cuped: bool
+) -> tuple[AnyStats, AnyStats, float | None]:
+    """The statistics to test: CUPED-adjusted when both arms carry usable pre-exposure data.
+
+    Falls back to the plain ones (variance_ratio None) when CUPED is off, the metric has
+    no pre-exposure counterpart, or the pre-period says nothing (no users, no variance).
+    """
+    attribute = PRE_EXPOSURE.get(metric)
+    if not cuped or attribute is None:
+        return a, b, None
+    pre_a, pre_b = getattr(control, attribute), getattr(treatment, attribute)
+    if pre_a.n != a.n or pre_b.n != b.n or pre_a.n < 2 or pre_b.n < 2:
+        return a, b, None
+    fit = cuped_fit(pre_a, pre_b)
+    if fit.error is not None or fit.theta == 0 or not math.isfinite(fit.variance_ratio):
+        return a, b, None
+    return pre_a, pre_b, fit.variance_ratio
 
 
 def _excludes_zero(ci: tuple[float, float] | None) -> bool:

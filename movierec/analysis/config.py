@@ -40,6 +40,8 @@ class AnalysisConfig:
     tuning_parameter: float = DEFAULT_TUNING_PARAMETER
     planned_users_per_variant: int | None = None
     multiple_exposure_threshold: float = DEFAULT_MULTIPLE_EXPOSURE_THRESHOLD
+    # Regression adjustment on each user's pre-exposure activity (list CTR, clicks per user).
+    cuped: bool = True
 
     def __post_init__(self) -> None:
         check_alpha(self.alpha)

@@ -25,17 +25,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from movierec.analysis.comparison import Comparison, one_sided_alpha
 from movierec.analysis.config import AnalysisConfig
-from movierec.analysis.data import Exclusions, VariantData
+from movierec.analysis.data import DailyPoint, Exclusions, VariantData
 from movierec.analysis.intervals import lift_interval
 from movierec.analysis.keep_running import Projection, project
 from movierec.analysis.plan import PowerSummary
 from movierec.analysis.roles import label, margin_text
 from movierec.events import Experiment
-from movierec.stats.srm import srm_check
+from movierec.stats.srm import (
+    DEFAULT_SRM_CONCENTRATION,
+    sequential_srm_check,
+    srm_check,
+    srm_concentration,
+)
 
 Verdict = Literal[
     "no_data", "srm", "multiple_exposure", "wins", "loses", "keep_running", "no_difference"
@@ -74,23 +80,45 @@ class Decision:
 # --------------------------------------------------------------------------- checks
 
 
-def srm_summary(experiment: Experiment, variants: list[VariantData], threshold: float) -> SrmSummary:
+def srm_summary(
+    experiment: Experiment,
+    variants: list[VariantData],
+    threshold: float,
+    daily: Sequence[DailyPoint] = (),
+    expected_users: float | None = None,
+) -> SrmSummary:
+    """The split check. With daily points it is the anytime-valid sequential test over
+    the cumulative counts of every day (the report is read daily: a chi-square test at
+    each look would raise false alarms); without, one chi-square test of the totals."""
     observed = tuple(v.users for v in variants)
     weights = [v.weight for v in experiment.variants]
     if len(weights) < 2:
         return SrmSummary(observed, (), None, False, "not checked: the experiment has one variant")
-    result = srm_check(observed, weights, threshold=threshold)
-    if result.error is not None:
-        return SrmSummary(observed, result.expected, None, False, "not checked: no users yet")
-    if result.alarm:
+    fixed = srm_check(observed, weights, threshold=threshold)
+    if fixed.error is not None:
+        return SrmSummary(observed, fixed.expected, None, False, "not checked: no users yet")
+    looks = [[point.variants[v.variant].users if v.variant in point.variants else 0 for v in variants]
+             for point in daily]
+    if looks and looks[-1] == list(observed) and _never_decreasing(looks):
+        concentration = srm_concentration(expected_users) if expected_users else DEFAULT_SRM_CONCENTRATION
+        sequential = sequential_srm_check(looks, weights, threshold=threshold, concentration=concentration)
+        p_value, alarm = sequential.p_value, sequential.alarm
+        test = f"sequential p over {len(looks)} daily look{'s' if len(looks) > 1 else ''}"
+    else:
+        p_value, alarm, test = fixed.p_value, fixed.alarm, "chi-square p"
+    if alarm:
         message = (
             f"sample ratio mismatch: users split {_split(observed)} but the weights expect "
-            f"{_split(result.expected)} (chi-square p = {result.p_value:.2g} < {threshold:g}); "
+            f"{_split(fixed.expected)} ({test} = {p_value:.2g} < {threshold:g}); "
             "assignment or logging is broken"
         )
     else:
-        message = f"ok (chi-square p = {result.p_value:.3g})"
-    return SrmSummary(observed, result.expected, result.p_value, result.alarm, message)
+        message = f"ok ({test} = {p_value:.3g})"
+    return SrmSummary(observed, fixed.expected, p_value, alarm, message)
+
+
+def _never_decreasing(looks: list[list[int]]) -> bool:
+    return all(b >= a for prev, cur in pairwise(looks) for a, b in zip(prev, cur))
 
 
 def _split(counts: tuple[float, ...] | tuple[int, ...]) -> str:

@@ -23,10 +23,18 @@ from movierec.stats.statistics import ErrorCode, RatioStats, Stats
 
 METRICS: tuple[str, ...] = ("ctr", "item_ctr", "rating", "clicks_per_user")
 METRIC_LABELS: Mapping[str, str] = {
-    "ctr": "list CTR (clicks per served list)",
-    "item_ctr": "item CTR (clicks per shown item)",
+    "ctr": "list CTR",
+    "item_ctr": "item CTR",
     "rating": "mean rating",
     "clicks_per_user": "clicks per user",
+}
+# What each metric measures, printed once under the report's tables: "CTR" alone is
+# ambiguous (a user may click several titles of one served list).
+METRIC_DEFINITIONS: Mapping[str, str] = {
+    "ctr": "clicks per served list (may exceed 1)",
+    "item_ctr": "clicks per shown item",
+    "rating": "mean of the ratings given",
+    "clicks_per_user": "clicks per exposed user",
 }
 
 

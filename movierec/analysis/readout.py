@@ -169,7 +169,8 @@ def analyse(
     primary = primary_comparisons(roles.primary, control, treatments, config)
     guards = guardrail_comparisons(roles.guardrails, control, treatments, config)
     secondary = secondary_comparisons(roles.secondary, control, treatments, config)
-    srm = srm_summary(experiment, variants, config.srm_threshold)
+    planned_total = config.planned_users_per_variant * len(variants) if config.planned_users_per_variant else None
+    srm = srm_summary(experiment, variants, config.srm_threshold, data.daily, planned_total)
     exposure = exposure_summary(data.exclusions, config.multiple_exposure_threshold)
     power = power_summary(roles.primary, control, variants, config, len(variants))
     return ExperimentReport(

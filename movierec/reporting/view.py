@@ -16,6 +16,7 @@ from typing import Any, Literal
 from movierec.analysis.comparison import Comparison, one_sided_alpha, primary_alpha
 from movierec.analysis.decision import level
 from movierec.analysis.intervals import clip_lift, lift_interval
+from movierec.analysis.metrics import METRIC_DEFINITIONS
 from movierec.analysis.readout import ExperimentReport
 from movierec.analysis.roles import label, margin_text, short_label
 
@@ -257,5 +258,12 @@ def build_view(report: ExperimentReport) -> ReadoutView:
                            "adj. p", "status", "fixed-horizon CI", "p", "P(beat)", "exp. loss"),
         comparisons=tuple(rows),
         checks=tuple(_checks(report)),
-        notes=tuple(report.notes) + ((CLIPPED,) if clipped else ()),
+        notes=(_definitions(report), *report.notes, *((CLIPPED,) if clipped else ())),
     )
+
+
+def _definitions(report: ExperimentReport) -> str:
+    """What the metrics of this report measure, once: "CTR" alone is ambiguous."""
+    shown = dict.fromkeys(("ctr", report.primary_metric, *report.secondary_metrics))
+    shown.update(dict.fromkeys(g.metric for g in report.guardrails))
+    return "; ".join(f"{label(m)} = {METRIC_DEFINITIONS[m]}" for m in shown if m in METRIC_DEFINITIONS)
