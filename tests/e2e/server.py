@@ -42,7 +42,9 @@ def running_server(
             try:
                 requests.get(f"{url}/ping", timeout=1)
                 break
-            except requests.ConnectionError:
+            # A server still importing under load accepts the connection but answers late:
+            # a read timeout means "not ready yet", like a refused connection.
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not answer in {timeout} s:\n{log_path.read_text()[-3000:]}") from None
                 time.sleep(0.05)
