@@ -50,9 +50,9 @@ def test_version_prints_the_package_and_the_code_version_of_manifests(home: Path
     assert manifest["code_version"] == code
 
 
-@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the movierec console script is not installed")
 @pytest.mark.parametrize("argv", [["--version"], ["model", "list"], ["model", "bogus"]])
 def test_python_m_movierec_answers_as_the_console_script_does(home: Path, argv: list[str]) -> None:
+    assert CONSOLE_SCRIPT.exists(), f"{CONSOLE_SCRIPT} is missing: install the package with `make setup`"
     as_module = run([sys.executable, "-m", "movierec", *argv], home)
     as_script = run([str(CONSOLE_SCRIPT), *argv], home)
     assert (as_module.returncode, as_module.stdout, as_module.stderr) == (

@@ -20,13 +20,11 @@ from movierec.errors import DataError
 from movierec.stats.statistics import ErrorCode, RatioStats, SampleMeanStats, Stats, add_fields
 
 
-@dataclass(frozen=True)
-class PrePostMeanStats:
-    """One arm: per-user post value y_i, pre-exposure covariate x_i, and Σ y_i x_i."""
+class _PairedPrePost:
+    """What both pre/post pairs share: the same users on both sides, read as the post side."""
 
-    post: SampleMeanStats
-    pre: SampleMeanStats
-    post_pre_sum_of_products: float
+    post: SampleMeanStats | RatioStats
+    pre: SampleMeanStats | RatioStats
 
     def __post_init__(self) -> None:
         if self.post.n != self.pre.n:
@@ -38,13 +36,22 @@ class PrePostMeanStats:
 
     @property
     def mean(self) -> float:
-        """The unadjusted post-exposure mean ȳ, the value a report shows for the arm."""
+        """The unadjusted post-exposure value (mean or ratio), the one a report shows."""
         return self.post.mean
 
     @property
     def error(self) -> ErrorCode | None:
         """The post statistic's error: a degenerate pre-period only turns the adjustment off."""
         return self.post.error
+
+
+@dataclass(frozen=True)
+class PrePostMeanStats(_PairedPrePost):
+    """One arm: per-user post value y_i, pre-exposure covariate x_i, and Σ y_i x_i."""
+
+    post: SampleMeanStats
+    pre: SampleMeanStats
+    post_pre_sum_of_products: float
 
     @classmethod
     def empty(cls) -> PrePostMeanStats:
@@ -55,7 +62,7 @@ class PrePostMeanStats:
 
 
 @dataclass(frozen=True)
-class PrePostRatioStats:
+class PrePostRatioStats(_PairedPrePost):
     """One arm: per-user post (m_i, d_i), pre-exposure (m'_i, d'_i), and their cross-products.
 
     ``post.m_d_sum_of_products`` = Σ m d and ``pre.m_d_sum_of_products`` = Σ m' d' live
@@ -68,24 +75,6 @@ class PrePostRatioStats:
     d_post_d_pre_sum_of_products: float
     m_post_d_pre_sum_of_products: float
     d_post_m_pre_sum_of_products: float
-
-    def __post_init__(self) -> None:
-        if self.post.n != self.pre.n:
-            raise DataError(f"post and pre statistics must cover the same users, got n={self.post.n} and {self.pre.n}")
-
-    @property
-    def n(self) -> int:
-        return self.post.n
-
-    @property
-    def mean(self) -> float:
-        """The unadjusted post-exposure ratio R = Σm / Σd."""
-        return self.post.mean
-
-    @property
-    def error(self) -> ErrorCode | None:
-        """The post statistic's error: a degenerate pre-period only turns the adjustment off."""
-        return self.post.error
 
     @classmethod
     def empty(cls) -> PrePostRatioStats:
