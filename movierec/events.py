@@ -48,6 +48,20 @@ class Guardrail:
 
 
 @dataclass(frozen=True)
+class GuardrailPlan:
+    """The power planned for one guardrail's non-inferiority test.
+
+    ``users_per_variant``: at which the always-valid bound clears the margin with the
+    plan's power when the true lift is 0 (None: no sample size up to 1e13 does).
+    """
+
+    metric: str
+    baseline: float  # the guardrail's control mean assumed
+    baseline_variance: float  # its per-user variance assumed
+    users_per_variant: int | None
+
+
+@dataclass(frozen=True)
 class Plan:
     """The experiment's sample-size plan, fixed before the data are seen.
 
@@ -63,6 +77,24 @@ class Plan:
     baseline_variance: float | None = None  # its per-user variance assumed
     users_per_variant: int | None = None
     total_users: int | None = None
+    guardrails: tuple[GuardrailPlan, ...] = ()  # the guardrails given a baseline
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guardrails", tuple(
+            g if isinstance(g, GuardrailPlan) else GuardrailPlan(
+                metric=str(g["metric"]), baseline=float(g["baseline"]),
+                baseline_variance=float(g["baseline_variance"]),
+                users_per_variant=None if g.get("users_per_variant") is None else int(g["users_per_variant"]),
+            )
+            for g in self.guardrails or ()
+        ))
+
+    @property
+    def users_to_run(self) -> int | None:
+        """Users per variant the whole rule needs: the primary's, or a guardrail's if larger."""
+        sizes = [self.users_per_variant, *(g.users_per_variant for g in self.guardrails)]
+        known = [n for n in sizes if n is not None]
+        return max(known) if known else None
 
 
 @dataclass(frozen=True)
@@ -100,7 +132,11 @@ class Experiment:
         d["guardrails"] = [g.metric for g in self.guardrails]
         d["guardrail_margins"] = [g.margin for g in self.guardrails]
         d["secondary_metrics"] = list(self.secondary_metrics)
-        d["plan"] = None if self.plan is None else asdict(self.plan)
+        # The guardrails' plans are a column of their own (a warehouse table takes a new
+        # column, not a new field of an existing record).
+        d["plan"] = None if self.plan is None else {
+            k: v for k, v in asdict(self.plan).items() if k != "guardrails"}
+        d["guardrail_plans"] = [] if self.plan is None else [asdict(g) for g in self.plan.guardrails]
         return d
 
     @classmethod
@@ -117,7 +153,8 @@ class Experiment:
         )
         d["secondary_metrics"] = tuple(d.get("secondary_metrics") or ())
         plan = d.get("plan")
-        d["plan"] = Plan(**plan) if plan else None
+        guardrail_plans = d.pop("guardrail_plans", None) or ()
+        d["plan"] = Plan(**{**plan, "guardrails": guardrail_plans}) if plan else None
         return cls(**d)
 
 

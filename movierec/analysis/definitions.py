@@ -14,7 +14,7 @@ from movierec.stores.ports import Warehouse
 
 _SQL = """
 SELECT experiment_id, salt, variants, status, coverage, primary_metric, guardrails,
-  guardrail_margins, secondary_metrics, plan,
+  guardrail_margins, secondary_metrics, plan, guardrail_plans,
   UNIX_MICROS(created_at) AS created_us, UNIX_MICROS(started_at) AS started_us,
   UNIX_MICROS(stopped_at) AS stopped_us
 FROM experiments
@@ -51,6 +51,7 @@ def _experiment(row: dict[str, Any]) -> Experiment:
             "users_per_variant": None if plan.get("users_per_variant") is None else int(plan["users_per_variant"]),
             "total_users": None if plan.get("total_users") is None else int(plan["total_users"]),
         },
+        "guardrail_plans": list(row.get("guardrail_plans") or ()),
         "created_at": seconds(row["created_us"]) or 0.0,
         "started_at": seconds(row["started_us"]) or 0.0,
         "stopped_at": seconds(row["stopped_us"]),

@@ -10,6 +10,13 @@ tuning = 2n). The recorded ``total_users`` = 2n -- the control and one treatment
 the sample each comparison's sequence reaches -- is the tuning parameter of every
 analysis of the experiment; nothing at read-out time can change it.
 
+Guardrails given a baseline (``--guardrail-baseline``) get planned power too: the users
+per variant at which their always-valid bound (two-sided level 2α/(1 + α), the one-sided
+α the decision reads) clears the margin with the plan's power when the true lift is 0
+(:func:`movierec.stats.power.sequential_non_inferiority_sample_size`), at the same
+tuning. "B wins" needs every guardrail shown non-inferior, so the experiment is planned
+to run to the largest of these sizes and the primary's, which the report states.
+
 A config stored before plans existed, or planned without a baseline, gets the
 documented defaults (MDE 5%, α 0.05, power 80%, tuning for 5,000 users) and the
 report says so.
@@ -23,13 +30,18 @@ from dataclasses import dataclass, replace
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from movierec.analysis.comparison import guardrail_alpha
 from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import VariantData
 from movierec.analysis.metrics import explain, metric_stats
-from movierec.analysis.roles import label
+from movierec.analysis.roles import higher_is_better, label, margin_text
 from movierec.errors import ConfigError
-from movierec.events import Experiment, Plan
-from movierec.stats.power import minimum_detectable_effect, sample_size_per_variant
+from movierec.events import Experiment, Guardrail, GuardrailPlan, Plan
+from movierec.stats.power import (
+    minimum_detectable_effect,
+    sample_size_per_variant,
+    sequential_non_inferiority_sample_size,
+)
 from movierec.stats.sequential import halfwidth, mixing_rho
 from movierec.stats.statistics import ErrorCode
 
@@ -94,6 +106,33 @@ def default_variance(metric: str, baseline: float) -> float | None:
     return None
 
 
+def _baseline_variance(metric: str, baseline: float, variance: float | None, option: str) -> float:
+    if not (math.isfinite(baseline) and baseline > 0):
+        raise ConfigError(f"the baseline of {label(metric)} must be its positive control mean, got {baseline!r}")
+    chosen = default_variance(metric, baseline) if variance is None else variance
+    if chosen is None:
+        raise ConfigError(
+            f"no default per-user variance for {label(metric)} at baseline {baseline:g}: give {option}"
+        )
+    if not (math.isfinite(chosen) and chosen > 0):
+        raise ConfigError(f"the baseline variance of {label(metric)} must be positive, got {chosen!r}")
+    return chosen
+
+
+def guardrail_plan(
+    guardrail: Guardrail, baseline: float, variance: float | None, *, alpha: float, power: float,
+    tuning_parameter: float,
+) -> GuardrailPlan:
+    """Users per variant at which ``guardrail`` is shown non-inferior with ``power`` (true lift 0)."""
+    chosen = _baseline_variance(guardrail.metric, baseline, variance,
+                                f"a variance: --guardrail-baseline {guardrail.metric}=MEAN:VARIANCE")
+    n = sequential_non_inferiority_sample_size(
+        baseline, chosen, guardrail.margin, tuning_parameter=tuning_parameter,
+        alpha=guardrail_alpha(alpha), power=power, higher_is_better=higher_is_better(guardrail.metric),
+    )
+    return GuardrailPlan(guardrail.metric, baseline, chosen, n)
+
+
 def make_plan(
     metric: str,
     arms: int,
@@ -103,29 +142,30 @@ def make_plan(
     power: float = DEFAULTS.power,
     baseline: float | None = None,
     baseline_variance: float | None = None,
+    guardrails: tuple[Guardrail, ...] = (),
+    guardrail_baselines: dict[str, tuple[float, float | None]] | None = None,
 ) -> Plan:
     """The plan of an experiment with ``arms`` variants (control included) on ``metric``.
 
     Without a baseline the plan records the levels only (the report then says the
-    test is tuned for the default). ConfigError for impossible inputs.
+    test is tuned for the default). ``guardrail_baselines`` maps a guardrail's metric to
+    its control mean and per-user variance (None: the default for the metric); each
+    gets a :class:`GuardrailPlan`. ConfigError for impossible inputs.
     """
     AnalysisConfig(alpha=alpha, power=power, mde=mde)  # the same checks as the analysis
     if arms < 2:
         raise ConfigError(f"an experiment needs at least two variants, got {arms}")
+    baselines = dict(guardrail_baselines or {})
+    unknown = sorted(set(baselines) - {g.metric for g in guardrails})
+    if unknown:
+        raise ConfigError(f"--guardrail-baseline for {', '.join(unknown)}, which is not a guardrail "
+                          "of this experiment (declare it with --guardrail)")
     if baseline is None:
         if baseline_variance is not None:
             raise ConfigError("--baseline-variance needs --baseline")
-        return Plan(mde=mde, alpha=alpha, power=power)
-    if not (math.isfinite(baseline) and baseline > 0):
-        raise ConfigError(f"the baseline must be the primary metric's positive control mean, got {baseline!r}")
-    variance = default_variance(metric, baseline) if baseline_variance is None else baseline_variance
-    if variance is None:
-        raise ConfigError(
-            f"no default per-user variance for {label(metric)} at baseline {baseline:g}: "
-            "give --baseline-variance"
-        )
-    if not (math.isfinite(variance) and variance > 0):
-        raise ConfigError(f"the baseline variance must be positive, got {variance!r}")
+        return Plan(mde=mde, alpha=alpha, power=power, guardrails=_guardrail_plans(
+            guardrails, baselines, alpha=alpha, power=power, tuning_parameter=DEFAULTS.tuning_parameter))
+    variance = _baseline_variance(metric, baseline, baseline_variance, "--baseline-variance")
     primary_level = alpha / (arms - 1)
     total = 2 * sample_size_per_variant(baseline, variance, mde, alpha=primary_level, power=power)
     n = None
@@ -139,7 +179,39 @@ def make_plan(
     if n is None:
         raise ConfigError(f"no sample size detects a {mde:+.0%} lift of {label(metric)} at baseline {baseline:g}")
     return Plan(mde=mde, alpha=alpha, power=power, baseline=baseline, baseline_variance=variance,
-                users_per_variant=n, total_users=2 * n)
+                users_per_variant=n, total_users=2 * n, guardrails=_guardrail_plans(
+                    guardrails, baselines, alpha=alpha, power=power, tuning_parameter=2 * n))
+
+
+def _guardrail_plans(
+    guardrails: tuple[Guardrail, ...], baselines: dict[str, tuple[float, float | None]], *,
+    alpha: float, power: float, tuning_parameter: float,
+) -> tuple[GuardrailPlan, ...]:
+    return tuple(
+        guardrail_plan(g, *baselines[g.metric], alpha=alpha, power=power, tuning_parameter=tuning_parameter)
+        for g in guardrails if g.metric in baselines
+    )
+
+
+def guardrail_plan_lines(experiment: Experiment) -> list[str]:
+    """One line per guardrail: the planned power, or that none was planned."""
+    plan = experiment.plan
+    planned = {g.metric: g for g in plan.guardrails} if plan is not None else {}
+    lines = []
+    for g in experiment.guardrails:
+        p = planned.get(g.metric)
+        if p is None:
+            lines.append(f"guardrail {label(g.metric)}: no planned power (no baseline given at creation)")
+        elif p.users_per_variant is None:
+            lines.append(f"guardrail {label(g.metric)}: no sample size shows it within its "
+                         f"{margin_text(g.margin)} margin at baseline {p.baseline:.4g}")
+        else:
+            lines.append(
+                f"guardrail {label(g.metric)}: shown within its {margin_text(g.margin)} margin with "
+                f"{plan.power:.0%} power (true lift 0) at {p.users_per_variant:,} users per variant "
+                f"(baseline {p.baseline:.4g}, per-user variance {p.baseline_variance:.4g})"
+            )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -154,10 +226,16 @@ class PlanSummary:
     users_per_variant: int | None
     tuning_parameter: float
     text: str
+    guardrail_lines: tuple[str, ...] = ()  # each guardrail's planned power, or that it has none
 
 
 def analysis_config(experiment: Experiment) -> tuple[AnalysisConfig, PlanSummary]:
     """The analysis settings the experiment's recorded plan fixes (defaults if none)."""
+    config, summary = _primary_plan(experiment)
+    return config, replace(summary, guardrail_lines=tuple(guardrail_plan_lines(experiment)))
+
+
+def _primary_plan(experiment: Experiment) -> tuple[AnalysisConfig, PlanSummary]:
     plan = experiment.plan
     metric = label(experiment.primary_metric)
     if plan is None:
@@ -177,12 +255,15 @@ def analysis_config(experiment: Experiment) -> tuple[AnalysisConfig, PlanSummary
         )
     config = replace(config, tuning_parameter=float(plan.total_users),
                      planned_users_per_variant=plan.users_per_variant)
+    run_to = plan.users_to_run or plan.users_per_variant
+    longer = (f"; the guardrails need {run_to:,} users per variant, so the experiment is planned to run to that"
+              if run_to > plan.users_per_variant else "")
     return config, PlanSummary(
         True, plan.mde, plan.alpha, plan.power, plan.baseline, plan.users_per_variant,
         float(plan.total_users),
         f"plan: MDE {plan.mde:+.0%} on {metric} at baseline {plan.baseline:.4g}, alpha {plan.alpha:g}, "
         f"power {plan.power:.0%} -> {plan.users_per_variant:,} users per variant "
-        f"(the always-valid test is tuned for {plan.total_users:,})",
+        f"(the always-valid test is tuned for {plan.total_users:,}){longer}",
     )
 
 

@@ -17,8 +17,9 @@ from importlib import resources
 from typing import Any
 
 from movierec.analysis.data import Capping, DailyPoint, Exclusions, ExperimentData, VariantData
+from movierec.analysis.definitions import list_experiments
 from movierec.errors import ConfigError, DataError
-from movierec.events import Experiment, Variant
+from movierec.events import Experiment
 from movierec.stats.adjusted import PrePostMeanStats, PrePostRatioStats
 from movierec.stats.statistics import RatioStats, SampleMeanStats
 from movierec.stores.ports import Warehouse
@@ -30,23 +31,11 @@ def query_text(name: str) -> str:
     return resources.files("movierec.analysis").joinpath("sql").joinpath(f"{name}.sql").read_text("utf-8")
 
 
-_EXPERIMENTS_SQL = """
-SELECT experiment_id, salt, variants, status, coverage, primary_metric, guardrails,
-  UNIX_MICROS(created_at) AS created_us, UNIX_MICROS(started_at) AS started_us,
-  UNIX_MICROS(stopped_at) AS stopped_us
-FROM experiments
-ORDER BY experiment_id
-"""
 _ASSIGNED_SQL = "SELECT DISTINCT experiment_id FROM assignments ORDER BY experiment_id"
 
 
-def list_experiments(warehouse: Warehouse) -> list[Experiment]:
-    """The experiments exported to the warehouse, by id."""
-    return [_experiment(r) for r in warehouse.query(_EXPERIMENTS_SQL)]
-
-
 def load_experiment(warehouse: Warehouse, experiment_id: str) -> Experiment | None:
-    """The exported definition of one experiment, or None."""
+    """The exported definition of one experiment (with its plan and roles), or None."""
     return next((e for e in list_experiments(warehouse) if e.experiment_id == experiment_id), None)
 
 
@@ -186,24 +175,3 @@ def variant_data(row: dict[str, Any]) -> VariantData:
 
 def _as_date(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
-
-
-def _experiment(row: dict[str, Any]) -> Experiment:
-    def seconds(us: int | None) -> float | None:
-        return None if us is None else us / 1e6
-
-    return Experiment(
-        experiment_id=row["experiment_id"],
-        salt=row["salt"],
-        variants=tuple(
-            Variant(name=v["name"], model=v["model"], version=v["version"], weight=float(v["weight"]))
-            for v in row["variants"] or ()
-        ),
-        status=row["status"],
-        coverage=float(row["coverage"]),
-        primary_metric=row["primary_metric"],
-        guardrails=tuple(row["guardrails"] or ()),
-        created_at=seconds(row["created_us"]) or 0.0,
-        started_at=seconds(row["started_us"]) or 0.0,
-        stopped_at=seconds(row["stopped_us"]),
-    )

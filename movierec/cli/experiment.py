@@ -23,6 +23,7 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
         create_experiment,
         describe,
         parse_guardrail,
+        parse_guardrail_baseline,
         parse_variants,
     )
 
@@ -32,6 +33,7 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
     plan = make_plan(
         args.primary, len(variants), mde=args.mde, alpha=args.alpha, power=args.power,
         baseline=args.baseline, baseline_variance=args.baseline_variance,
+        guardrails=guardrails, guardrail_baselines=dict(parse_guardrail_baseline(b) for b in args.guardrail_baseline),
     )
     # Unknown metric names fail here, before anything is stored.
     resolve_roles(Experiment(args.id, "check", variants, primary_metric=args.primary,
@@ -88,6 +90,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a metric that must not be worse than control by more than MARGIN (relative, e.g. "
         "rating:0.01 or rating:1%%; default margins: 2%% for CTRs and clicks per user, 1%% for the "
         "mean rating); repeatable",
+    )
+    p.add_argument(
+        "--guardrail-baseline", action="append", default=[], metavar="METRIC=MEAN[:VARIANCE]",
+        help="a guardrail's control mean (and per-user variance; default for CTRs b(1-b), clicks per "
+        "user b, none for the mean rating): the plan then records the users per variant at which "
+        "the guardrail is shown within its margin with the planned power; repeatable",
     )
     p.add_argument("--secondary", action="append", default=[], metavar="METRIC",
                    help="an exploratory metric (shown, never decides); repeatable or comma-separated")

@@ -59,6 +59,18 @@ def parse_guardrail(spec: str) -> Guardrail:
     return Guardrail(metric, value)
 
 
+def parse_guardrail_baseline(spec: str) -> tuple[str, tuple[float, float | None]]:
+    """``"rating=3.6:1.1"`` or ``"item_ctr=0.05"`` -> (metric, (mean, variance or None))."""
+    metric, sep, values = (part.strip() for part in spec.partition("="))
+    mean, _, variance = (part.strip() for part in values.partition(":"))
+    if not sep or not metric or not mean:
+        raise ConfigError(f"guardrail baseline {spec!r} must look like METRIC=MEAN or METRIC=MEAN:VARIANCE")
+    try:
+        return metric, (float(mean), float(variance) if variance else None)
+    except ValueError:
+        raise ConfigError(f"guardrail baseline {spec!r}: MEAN and VARIANCE must be numbers") from None
+
+
 def create_experiment(
     events: EventLog,
     store: ArtifactStore,
@@ -146,4 +158,8 @@ def describe(experiment: Experiment) -> str:
                      f" -> {plan.users_per_variant:,} users per variant, always-valid test tuned "
                      f"for {plan.total_users:,}")
         lines.append(line)
+        for g in plan.guardrails:
+            needed = "no sample size" if g.users_per_variant is None else f"{g.users_per_variant:,} users per variant"
+            lines.append(f"  guardrail {g.metric}: baseline {g.baseline:.4g} (per-user variance "
+                         f"{g.baseline_variance:.4g}) -> non-inferior with {plan.power:.0%} power at {needed}")
     return "\n".join(lines)

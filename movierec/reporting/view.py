@@ -215,7 +215,7 @@ def _checks(report: ExperimentReport) -> list[str]:
         pct = 100 * cap.percentile if cap.percentile <= 1 else cap.percentile
         checks.append(f"capping: per-user values above the {pct:g}th percentile lowered "
                       f"({count(cap.capped_users)} users): {caps}")
-    checks += [report.plan.text, power_line(report)]
+    checks += [report.plan.text, *report.plan.guardrail_lines, power_line(report)]
     return checks
 
 

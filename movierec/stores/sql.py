@@ -172,6 +172,17 @@ TABLES: dict[str, Table] = {
                     _c("users_per_variant", "INT64", "NULLABLE"),
                     _c("total_users", "INT64", "NULLABLE"),
                 ),
+                # Added with guardrail planning: a new repeated column (not a field of
+                # ``plan``), so existing tables take it as an additive change.
+                _c(
+                    "guardrail_plans",
+                    "RECORD",
+                    "REPEATED",
+                    _c("metric", "STRING"),
+                    _c("baseline", "FLOAT64"),
+                    _c("baseline_variance", "FLOAT64"),
+                    _c("users_per_variant", "INT64", "NULLABLE"),
+                ),
             ),
             key=("experiment_id",),
         ),

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from movierec.analysis.queries import list_experiments, load_experiment_data
+from movierec.analysis.definitions import list_experiments
+from movierec.analysis.queries import load_experiment_data
 from movierec.errors import DataError
 from movierec.events import Assignment, Impression
 from tests.fixtures.warehouse_ab import (
