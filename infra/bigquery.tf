@@ -51,10 +51,11 @@ resource "google_bigquery_table" "export_watermarks" {
 }
 
 # Small tables the export and the report keep beside the events: experiment
-# definitions (re-exported in full each run) and the alerts already sent (cool-down).
+# definitions (re-exported in full each run), the alerts already sent (cool-down), and
+# users' rating history from before any logged traffic (a CUPED covariate).
 resource "google_bigquery_table" "support" {
   #checkov:skip=CKV_GCP_80:Same as the dataset: Google-managed encryption, no CMEK.
-  for_each = toset(["experiments", "alerts"])
+  for_each = toset(["experiments", "alerts", "rating_history"])
 
   project             = var.project_id
   dataset_id          = google_bigquery_dataset.events.dataset_id

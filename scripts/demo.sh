@@ -25,11 +25,13 @@ step "3. Start an A/B experiment: A=svd, B=ease, 50/50, with its decision rule a
 # margin is 1%, but 300 simulated users cannot show one that tight). Secondary: clicks per
 # user, shown, never deciding. Plan: SVD's list CTR is about 0.25 in these simulations;
 # at this scale only a doubling is detectable (+100% MDE) -> 361 users per variant, which
-# also tunes the always-valid test. tests/e2e/test_simulation_ab.py reads this line.
+# also tunes the always-valid test; the guardrail's planned power comes from the mean
+# rating of clicked movies (about 4.2, per-user variance about 0.5).
+# tests/e2e/test_simulation_ab.py reads this line.
 running=$($MR experiment show --json 2>/dev/null | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["experiment_id"] if e["status"]=="running" else "")' 2>/dev/null || true)  # none yet: nothing to stop
 [ -n "$running" ] && $MR experiment stop "$running" >/dev/null
 EXPERIMENT="demo-$(date +%Y%m%d-%H%M%S)"
-$MR experiment create --id "$EXPERIMENT" --variants A=svd,B=ease --weights 50,50 --primary ctr --guardrail rating:0.15 --secondary clicks_per_user --baseline 0.25 --mde 1.0 --alpha 0.05 --power 0.8
+$MR experiment create --id "$EXPERIMENT" --variants A=svd,B=ease --weights 50,50 --primary ctr --guardrail rating:0.15 --guardrail-baseline rating=4.2:0.5 --secondary clicks_per_user --baseline 0.25 --mde 1.0 --alpha 0.05 --power 0.8
 
 step "4. Serve both functions on $URL"
 $MR serve --port "$PORT" > "$MOVIEREC_HOME/serve.log" 2>&1 &
@@ -63,7 +65,7 @@ r = requests.post(f"{url}/feedback", json=bad, timeout=10)
 print(f"  forged token -> {r.status_code} {r.json()['error']['message']}")
 PY
 
-step "6. Simulated A/B traffic: 300 users x 7 days, clicks by held-out ratings"
+step "6. Simulated A/B traffic: 300 users x 7 days, clicks by held-out ratings (their training ratings go to the warehouse as rating history, the CUPED covariate)"
 $MR simulate --url "$URL" --users 300 --days 7
 
 step "7. Export events to the warehouse (DuckDB) and report"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from movierec.stats.adjusted import PrePostMeanStats, PrePostRatioStats
 from movierec.stats.statistics import RatioStats, SampleMeanStats
@@ -90,6 +91,11 @@ class Exclusions:
     assigned_users: int = 0  # before exclusions, for the share that was excluded
 
 
+# The CUPED covariate the pre-exposure statistics hold: the user's logged lists and clicks
+# in the window before exposure, or the number of movies they rated before (their history).
+Covariate = Literal["pre_period", "rating_history"]
+
+
 @dataclass(frozen=True)
 class ExperimentData:
     experiment_id: str
@@ -97,3 +103,4 @@ class ExperimentData:
     daily: list[DailyPoint] = field(default_factory=list)
     exclusions: Exclusions = field(default_factory=Exclusions)
     capping: Capping | None = None
+    covariate: Covariate | None = None  # None: no user has pre-exposure data

@@ -197,6 +197,7 @@ def guardrail_plan_lines(experiment: Experiment) -> list[str]:
     """One line per guardrail: the planned power, or that none was planned."""
     plan = experiment.plan
     planned = {g.metric: g for g in plan.guardrails} if plan is not None else {}
+    power = plan.power if plan is not None else DEFAULTS.power
     lines = []
     for g in experiment.guardrails:
         p = planned.get(g.metric)
@@ -208,7 +209,7 @@ def guardrail_plan_lines(experiment: Experiment) -> list[str]:
         else:
             lines.append(
                 f"guardrail {label(g.metric)}: shown within its {margin_text(g.margin)} margin with "
-                f"{plan.power:.0%} power (true lift 0) at {p.users_per_variant:,} users per variant "
+                f"{power:.0%} power (true lift 0) at {p.users_per_variant:,} users per variant "
                 f"(baseline {p.baseline:.4g}, per-user variance {p.baseline_variance:.4g})"
             )
     return lines

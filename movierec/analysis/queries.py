@@ -16,7 +16,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from movierec.analysis.data import Capping, DailyPoint, Exclusions, ExperimentData, VariantData
+from movierec.analysis.data import (
+    Capping,
+    Covariate,
+    DailyPoint,
+    Exclusions,
+    ExperimentData,
+    VariantData,
+)
 from movierec.analysis.definitions import list_experiments
 from movierec.errors import ConfigError, DataError
 from movierec.events import Experiment
@@ -101,9 +108,10 @@ def load_experiment_data(
     names = [v.name for v in definition.variants] if definition else []
     names += sorted({r["variant"] for r in rows} - set(names))
 
+    covariate = choose_covariate(rows)
     by_day: dict[date, dict[str, VariantData]] = {}
     for row in rows:
-        by_day.setdefault(_as_date(row["day"]), {})[row["variant"]] = variant_data(row)
+        by_day.setdefault(_as_date(row["day"]), {})[row["variant"]] = variant_data(row, covariate)
     daily: list[DailyPoint] = []
     latest = {name: VariantData.empty(name) for name in names}
     for day in sorted(by_day):
@@ -125,6 +133,7 @@ def load_experiment_data(
                   if summary.get(f"{q}_cap") is not None},
             capped_users=_count(summary, "capped_users"),
         ),
+        covariate=covariate,
     )
 
 
@@ -132,8 +141,27 @@ def _count(row: dict[str, Any], name: str) -> int:
     return int(row.get(name) or 0)  # DuckDB's COUNTIF over no rows is null, BigQuery's 0
 
 
-def variant_data(row: dict[str, Any]) -> VariantData:
-    """One result row of ``experiment_stats.sql`` as sufficient statistics."""
+def choose_covariate(rows: list[dict[str, Any]]) -> Covariate | None:
+    """The CUPED covariate for the whole experiment (both arms must share one).
+
+    The logged pre-exposure lists and clicks when any user has some (the metric itself
+    before exposure, as gbstats and Eppo use), else the rating history when any user
+    has one (simulated MovieLens users), else none.
+    """
+    if any(float(r.get("pre_d_sum") or 0) > 0 for r in rows):
+        return "pre_period"
+    if any(float(r.get("pre_h_sum") or 0) > 0 for r in rows):
+        return "rating_history"
+    return None
+
+
+def variant_data(row: dict[str, Any], covariate: Covariate | None = "pre_period") -> VariantData:
+    """One result row of ``experiment_stats.sql`` as sufficient statistics.
+
+    With ``covariate="rating_history"`` the pre-exposure value of every user is their
+    number of rated movies: a mean covariate, written as a ratio over a denominator of 1
+    per user, so the ratio metric's regression adjustment takes it unchanged.
+    """
     def f(name: str) -> float:
         return float(row[name])
 
@@ -141,8 +169,30 @@ def variant_data(row: dict[str, Any]) -> VariantData:
     ctr = RatioStats(exposed, f("m_sum"), f("m_sum_squares"), f("d_sum"), f("d_sum_squares"),
                      f("m_d_sum_products"))
     clicks_per_user = SampleMeanStats(exposed, f("m_sum"), f("m_sum_squares"))
-    pre_ctr = RatioStats(exposed, f("pre_m_sum"), f("pre_m_sum_squares"), f("pre_d_sum"),
-                         f("pre_d_sum_squares"), f("pre_m_d_sum_products"))
+    if covariate == "rating_history":
+        h, hh = f("pre_h_sum"), f("pre_h_sum_squares")
+        ctr_pre = PrePostRatioStats(
+            post=ctr, pre=RatioStats(exposed, h, hh, exposed, exposed, h),
+            m_post_m_pre_sum_of_products=f("m_pre_h_sum_products"), d_post_d_pre_sum_of_products=f("d_sum"),
+            m_post_d_pre_sum_of_products=f("m_sum"), d_post_m_pre_sum_of_products=f("d_pre_h_sum_products"),
+        )
+        clicks_pre = PrePostMeanStats(post=clicks_per_user, pre=SampleMeanStats(exposed, h, hh),
+                                      post_pre_sum_of_products=f("m_pre_h_sum_products"))
+    else:
+        ctr_pre = PrePostRatioStats(
+            post=ctr,
+            pre=RatioStats(exposed, f("pre_m_sum"), f("pre_m_sum_squares"), f("pre_d_sum"),
+                           f("pre_d_sum_squares"), f("pre_m_d_sum_products")),
+            m_post_m_pre_sum_of_products=f("m_pre_m_sum_products"),
+            d_post_d_pre_sum_of_products=f("d_pre_d_sum_products"),
+            m_post_d_pre_sum_of_products=f("m_pre_d_sum_products"),
+            d_post_m_pre_sum_of_products=f("d_pre_m_sum_products"),
+        )
+        clicks_pre = PrePostMeanStats(
+            post=clicks_per_user,
+            pre=SampleMeanStats(exposed, f("pre_m_sum"), f("pre_m_sum_squares")),
+            post_pre_sum_of_products=f("m_pre_m_sum_products"),
+        )
     return VariantData(
         variant=row["variant"],
         users=int(row["users"]),
@@ -157,19 +207,8 @@ def variant_data(row: dict[str, Any]) -> VariantData:
         clicks_per_user=clicks_per_user,
         rating=RatioStats(int(row["raters"]), f("rating_sum"), f("rating_sum_squares"),
                           f("rating_count"), f("rating_count_squares"), f("rating_sum_count_products")),
-        ctr_pre=PrePostRatioStats(
-            post=ctr,
-            pre=pre_ctr,
-            m_post_m_pre_sum_of_products=f("m_pre_m_sum_products"),
-            d_post_d_pre_sum_of_products=f("d_pre_d_sum_products"),
-            m_post_d_pre_sum_of_products=f("m_pre_d_sum_products"),
-            d_post_m_pre_sum_of_products=f("d_pre_m_sum_products"),
-        ),
-        clicks_per_user_pre=PrePostMeanStats(
-            post=clicks_per_user,
-            pre=SampleMeanStats(exposed, f("pre_m_sum"), f("pre_m_sum_squares")),
-            post_pre_sum_of_products=f("m_pre_m_sum_products"),
-        ),
+        ctr_pre=ctr_pre,
+        clicks_per_user_pre=clicks_pre,
     )
 
 

@@ -68,7 +68,7 @@ from movierec.analysis.comparison import (
     secondary_comparisons,
 )
 from movierec.analysis.config import AnalysisConfig
-from movierec.analysis.data import Capping, Exclusions, ExperimentData, VariantData
+from movierec.analysis.data import Capping, Covariate, Exclusions, ExperimentData, VariantData
 from movierec.analysis.decision import (
     Decision,
     ExposureSummary,
@@ -126,6 +126,7 @@ class ExperimentReport:
     exclusions: Exclusions = field(default_factory=Exclusions)
     capping: Capping | None = None
     notes: tuple[str, ...] = field(default=())
+    covariate: Covariate | None = None  # the CUPED covariate the data held (None: none)
 
     def comparison(self, metric: str, variant: str) -> Comparison:
         for c in self.comparisons:
@@ -191,6 +192,7 @@ def analyse(
         exclusions=data.exclusions,
         capping=data.capping,
         notes=roles.notes + tuple(notes),
+        covariate=data.covariate,
     )
 
 

@@ -10,15 +10,28 @@ from movierec.settings import Settings
 
 def simulate(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.pipelines.train import hold_out
-    from movierec.simulation.traffic import ClickModel, SimulationConfig, simulate
+    from movierec.simulation.traffic import ClickModel, SimulationConfig, simulate, simulated_users
 
-    _, held_out = hold_out(prepare(args, settings), args.seed)
+    trained, held_out = hold_out(prepare(args, settings), args.seed)
     truth: dict[int, dict[int, float]] = {}
     for user, item, rating in held_out[["user_id", "item_id", "rating"]].itertuples(index=False):
         truth.setdefault(int(user), {})[int(item)] = float(rating)
     config = SimulationConfig(
         users=args.users, days=args.days, sessions_per_day=args.rate, seed=args.sim_seed, concurrency=args.concurrency
     )
+    if args.history:
+        from contextlib import closing
+
+        import numpy as np
+
+        from movierec.simulation.history import record_history
+        from movierec.stores.factory import make_warehouse
+
+        users = simulated_users(np.array(sorted(truth)), config)
+        with closing(make_warehouse(settings)) as warehouse:
+            loaded = record_history(warehouse, trained.training.ratings, users)
+            print(f"rating history of the {len(users)} simulated users: {loaded} new rows in "
+                  f"{warehouse.describe()} (the CUPED covariate)")
     summary = simulate(args.url.rstrip("/"), truth, config, ClickModel(position_decay=args.position_decay))
     print("\n".join(summary.lines()))
     return 0 if summary.sessions and not summary.errors else 1
@@ -34,4 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sim-seed", type=int, default=7, help="seed of the simulated behaviour")
     p.add_argument("--position-decay", type=float, default=0.7, help="examination probability rank^-decay")
     p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--no-history", dest="history", action="store_false",
+                   help="do not load the simulated users' training ratings into the warehouse's "
+                   "rating_history (their pre-exposure covariate for CUPED)")
     p.set_defaults(func=simulate)

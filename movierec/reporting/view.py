@@ -215,8 +215,27 @@ def _checks(report: ExperimentReport) -> list[str]:
         pct = 100 * cap.percentile if cap.percentile <= 1 else cap.percentile
         checks.append(f"capping: per-user values above the {pct:g}th percentile lowered "
                       f"({count(cap.capped_users)} users): {caps}")
-    checks += [report.plan.text, *report.plan.guardrail_lines, power_line(report)]
+    checks += [report.plan.text, *report.plan.guardrail_lines, power_line(report), cuped_line(report)]
     return checks
+
+
+COVARIATES = {
+    "pre_period": "each user's lists and clicks in the window before first exposure",
+    "rating_history": "each user's number of rated movies before first exposure (their rating history)",
+}
+
+
+def cuped_line(report: ExperimentReport) -> str:
+    """Which covariate CUPED used and how much variance it removed, per adjusted comparison."""
+    if not report.config.cuped:
+        return "CUPED: off (unadjusted estimates)"
+    if report.covariate is None:
+        return "CUPED: no user has pre-exposure data, so the estimates are unadjusted"
+    reductions = [f"{short_label(c.metric)} {c.variant} {1 - c.variance_ratio:.0%}"
+                  for c in report.comparisons if c.variance_ratio is not None]
+    covariate = COVARIATES[report.covariate]
+    removed = ", ".join(reductions) if reductions else "none (the covariate did not correlate)"
+    return f"CUPED on {covariate}: variance of the lift removed -- {removed}"
 
 
 def _settings(report: ExperimentReport) -> str:

@@ -94,9 +94,18 @@ class Session:
     draws: np.ndarray  # uniform numbers fixed up front: clicks don't depend on thread timing
 
 
+def _choose(rng: np.random.Generator, user_ids: np.ndarray, config: SimulationConfig) -> np.ndarray:
+    return rng.choice(user_ids, size=min(config.users, len(user_ids)), replace=False)
+
+
+def simulated_users(user_ids: np.ndarray, config: SimulationConfig) -> list[int]:
+    """The users a run with ``config`` simulates (the same draw as :func:`plan_sessions`)."""
+    return sorted(int(u) for u in _choose(np.random.default_rng(config.seed), user_ids, config))
+
+
 def plan_sessions(user_ids: np.ndarray, config: SimulationConfig) -> list[Session]:
     rng = np.random.default_rng(config.seed)
-    chosen = rng.choice(user_ids, size=min(config.users, len(user_ids)), replace=False)
+    chosen = _choose(rng, user_ids, config)
     sessions = []
     for day in range(config.days):
         counts = rng.poisson(config.sessions_per_day, size=len(chosen))

@@ -172,19 +172,17 @@ TABLES: dict[str, Table] = {
                     _c("users_per_variant", "INT64", "NULLABLE"),
                     _c("total_users", "INT64", "NULLABLE"),
                 ),
-                # Added with guardrail planning: a new repeated column (not a field of
-                # ``plan``), so existing tables take it as an additive change.
-                _c(
-                    "guardrail_plans",
-                    "RECORD",
-                    "REPEATED",
-                    _c("metric", "STRING"),
-                    _c("baseline", "FLOAT64"),
-                    _c("baseline_variance", "FLOAT64"),
-                    _c("users_per_variant", "INT64", "NULLABLE"),
-                ),
+                # Added with guardrail planning: a column, not a field of ``plan``, so
+                # existing tables take it as an additive change.
+                _c("guardrail_plans", "RECORD", "REPEATED", _c("metric", "STRING"), _c("baseline", "FLOAT64"),
+                   _c("baseline_variance", "FLOAT64"), _c("users_per_variant", "INT64", "NULLABLE")),
             ),
             key=("experiment_id",),
+        ),
+        Table(  # ratings given before any logged traffic (simulated users' MovieLens past): a CUPED covariate
+            "rating_history",
+            (_c("user_id", "INT64"), _c("movie_id", "INT64"), _c("rating", "FLOAT64"), _c("ts", "TIMESTAMP")),
+            key=("user_id", "movie_id"),
         ),
         Table(
             "export_watermarks",

@@ -72,7 +72,8 @@ def make_backend(kind: str, request, tmp_path: Path, published) -> Backend:
 
 @pytest.fixture(scope="session")
 def held_out_models(tmp_path_factory, ml100k):
-    """svd, ease and popular trained on the ms75 training part; the truth is the rest."""
+    """svd, ease and popular trained on the ms75 training part; the truth is the rest;
+    and the training ratings (the simulated users' history)."""
     prepared = PreparedData(ml100k, TrainingData(ml100k.ratings, ml100k.rating_scale), None)
     train, test = hold_out(prepared, seed=42)
     root = tmp_path_factory.mktemp("held-out-artifacts")
@@ -85,4 +86,4 @@ def held_out_models(tmp_path_factory, ml100k):
     truth: dict[int, dict[int, float]] = {}
     for user, item, rating in test[["user_id", "item_id", "rating"]].itertuples(index=False):
         truth.setdefault(int(user), {})[int(item)] = float(rating)
-    return root, truth
+    return root, truth, train.training.ratings

@@ -5,7 +5,8 @@ from the script: primary list CTR, a mean-rating guardrail, a recorded plan), an
 report decides with that recorded plan. A = SVD vs B = EASE must come out as "B wins"
 with its reasons; an A/A test (both variants SVD) must not find a difference. Models
 are trained on the ms75 training part; simulated users click by their held-out
-ratings (ClickModel).
+ratings (ClickModel). As `movierec simulate` does, the simulated users' training ratings
+are loaded into the warehouse as their rating history, the CUPED covariate.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import json
 import shlex
 import shutil
 
+import numpy as np
 import pytest
 
 from movierec.analysis.metrics import METRIC_LABELS
 from movierec.cli import main
-from movierec.simulation.traffic import SimulationConfig, simulate
+from movierec.simulation.history import record_history
+from movierec.simulation.traffic import SimulationConfig, simulate, simulated_users
+from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 from tests.e2e.server import running_server
 from tests.fixtures.serving import REPO, SECRET
 
@@ -39,7 +43,7 @@ def demo_flags() -> list[str]:
 
 def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -> None:
     """Serve ``variants`` on the local stack, drive the simulated users, export to DuckDB."""
-    root, truth = held_out_models
+    root, truth, history = held_out_models
     shutil.copytree(root, tmp_path / "artifacts")
     env = {"MOVIEREC_HOME": str(tmp_path), "MOVIEREC_TOKEN_SECRET": SECRET, "MOVIEREC_BACKEND": "local"}
     for key, value in env.items():
@@ -49,6 +53,9 @@ def simulate_experiment(variants: str, held_out_models, tmp_path, monkeypatch) -
     with running_server(env, tmp_path / "server.log") as url:
         summary = simulate(url, truth, SIM)
     assert summary.sessions > 0 and not summary.errors, summary.lines()
+    with DuckDBWarehouse(tmp_path / "warehouse.duckdb") as warehouse:
+        users = simulated_users(np.array(sorted(truth)), SIM)
+        assert record_history(warehouse, history, users) == int(history["user_id"].isin(users).sum())
     assert main(["export"]) == 0
 
 
@@ -79,6 +86,9 @@ def test_ease_beats_svd_significantly(held_out_models, tmp_path, monkeypatch, ca
     assert any(r.startswith(f"guardrail {METRIC_LABELS['rating']}, B vs A") and "non-inferior" in r
                for r in reasons), reasons
     assert any(r.startswith("split: ok") for r in reasons)
+    # CUPED on the users' rating history removed variance from the primary's lift.
+    assert report["covariate"] == "rating_history"
+    assert 0 < ctr_comparison(report)["variance_ratio"] < 0.95, ctr_comparison(report)
     # Decided with the recorded plan, not a default.
     assert report["plan"]["recorded"] and report["config"]["tuning_parameter"] == report["plan"]["tuning_parameter"]
 
@@ -87,6 +97,7 @@ def test_an_aa_test_finds_no_difference(held_out_models, tmp_path, monkeypatch, 
     report = run_experiment("A=svd,B=svd", held_out_models, tmp_path, monkeypatch, capsys)
     assert report["decision"]["verdict"] not in ("wins", "loses"), report["decision"]
     assert report["srm"]["alarm"] is False
+    assert report["covariate"] == "rating_history"  # the A/A verdict holds with CUPED on
 
 
 def test_a_ctr_drop_sends_exactly_one_webhook_call(held_out_models, tmp_path, monkeypatch, capsys):

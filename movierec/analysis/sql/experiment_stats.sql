@@ -32,6 +32,9 @@
 -- * The pre-exposure covariates (CUPED) are each user's lists (any experiment or none) in
 --   the pre_window_days before their first exposure, and the clicks on them made before
 --   that exposure; they are paired with the post values over the same (exposed) users.
+--   A second covariate, for users with no logged past (simulated MovieLens users): the
+--   number of distinct movies each rated before first exposure in rating_history
+--   (pre_h), whatever the window -- a history, not a period. The caller picks one.
 -- The raw counts (impressions, shown_items, clicks, ratings) are uncapped; the sums feeding
 -- the statistics are capped. Each result row repeats the experiment-wide summary; with
 -- assignments but nobody left after exclusions, one row with a null day carries it.
@@ -117,6 +120,13 @@ pre AS (  -- what each user did in the window before their first exposure
   WHERE x.list_ts < e.ts AND x.ts < e.ts
     AND UNIX_MICROS(x.list_ts) >= UNIX_MICROS(e.ts) - s.pre_window_days * 86400000000
   GROUP BY x.user_id
+),
+history AS (  -- movies each user rated before their first exposure, outside logged traffic
+  SELECT h.user_id, COUNT(DISTINCT h.movie_id) AS ratings
+  FROM rating_history AS h
+  JOIN exposure AS e ON e.user_id = h.user_id
+  WHERE h.ts < e.ts
+  GROUP BY h.user_id
 ),
 user_day AS (  -- what each user did in the experiment on each day with activity
   SELECT
@@ -290,10 +300,12 @@ valued AS (
       IF(p.clicks > k.pre_clicks_cap, k.pre_clicks_cap, COALESCE(p.clicks, 0)), 0) AS pre_m,
     IF(c.impressions > 0,
       IF(p.impressions > k.pre_impressions_cap, k.pre_impressions_cap, COALESCE(p.impressions, 0)), 0)
-      AS pre_d
+      AS pre_d,
+    IF(c.impressions > 0, COALESCE(h.ratings, 0), 0) AS pre_h
   FROM cumulative AS c
   CROSS JOIN caps AS k
   LEFT JOIN pre AS p ON p.user_id = c.user_id
+  LEFT JOIN history AS h ON h.user_id = c.user_id
 ),
 stats AS (
   SELECT
@@ -330,7 +342,11 @@ stats AS (
     SUM(m * pre_m) AS m_pre_m_sum_products,
     SUM(d * pre_d) AS d_pre_d_sum_products,
     SUM(m * pre_d) AS m_pre_d_sum_products,
-    SUM(d * pre_m) AS d_pre_m_sum_products
+    SUM(d * pre_m) AS d_pre_m_sum_products,
+    SUM(pre_h) AS pre_h_sum,
+    SUM(pre_h * pre_h) AS pre_h_sum_squares,
+    SUM(m * pre_h) AS m_pre_h_sum_products,
+    SUM(d * pre_h) AS d_pre_h_sum_products
   FROM valued
   GROUP BY day, variant
 )
