@@ -26,7 +26,7 @@ step "3. Start an A/B experiment: A=svd, B=ease, 50/50, with its decision rule a
 # user, shown, never deciding. Plan: SVD's list CTR is about 0.25 in these simulations;
 # at this scale only a doubling is detectable (+100% MDE) -> 361 users per variant, which
 # also tunes the always-valid test; the guardrail's planned power comes from the mean
-# rating of clicked movies (about 4.2, per-user variance about 0.5).
+# rating of clicked movies (guessed before any data: 4.2, per-user variance 0.5).
 # tests/e2e/test_simulation_ab.py reads this line.
 running=$($MR experiment show --json 2>/dev/null | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["experiment_id"] if e["status"]=="running" else "")' 2>/dev/null || true)  # none yet: nothing to stop
 [ -n "$running" ] && $MR experiment stop "$running" >/dev/null

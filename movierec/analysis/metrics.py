@@ -18,7 +18,6 @@ from scipy.stats import norm
 
 from movierec.analysis.data import VariantData
 from movierec.errors import ConfigError
-from movierec.events import Experiment
 from movierec.stats.statistics import ErrorCode, RatioStats, Stats
 
 METRICS: tuple[str, ...] = ("ctr", "item_ctr", "rating", "clicks_per_user")
@@ -48,16 +47,6 @@ def metric_stats(data: VariantData, metric: str) -> Stats:
     if metric == "clicks_per_user":
         return data.clicks_per_user
     raise ConfigError(f"unknown metric {metric!r}; known metrics: {', '.join(METRICS)}")
-
-
-def check_metrics(experiment: Experiment) -> None:
-    """ConfigError when ``experiment`` names a metric that is not one of METRICS."""
-    for metric in (experiment.primary_metric, *experiment.guardrails):
-        if metric not in METRICS:
-            raise ConfigError(
-                f"experiment {experiment.experiment_id!r} names metric {metric!r}; "
-                f"known metrics: {', '.join(METRICS)}"
-            )
 
 
 def value_of(stats: Stats) -> float | None:
