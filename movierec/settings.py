@@ -2,7 +2,7 @@
 
 This is the one module of the package that reads ``os.environ`` (a test checks it):
 ``Settings.from_env`` is called by the CLI, the functions' entry module and the jobs'
-entry module only, and ``child_environment`` gives a child process its environment.
+entry module only.
 """
 
 from __future__ import annotations
@@ -134,15 +134,6 @@ class Settings:
             if settings.token_secret == "dev-only-secret":
                 raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
         return settings
-
-
-def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment plus ``extra``, for a child that reads its own Settings.
-
-    The child (``movierec serve``'s server) needs more than the settings: PATH, the
-    credentials of Google's libraries, the interpreter's own variables.
-    """
-    return {**os.environ, **extra}
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
