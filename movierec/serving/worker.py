@@ -154,6 +154,13 @@ class BoundedThreadWorker(ThreadWorker):
         self.poller.unregister(conn.sock)
         self.pending_conns.remove(conn)
 
+    def _keepalive_after(self, conn: TConn, keepalive: bool) -> bool:
+        """A request whose body missed its deadline closes its connection (the rest never came)."""
+        reader = conn.parser.unreader.sock
+        if isinstance(reader, DeadlineSocket) and reader.ends_at <= time.monotonic():
+            return False
+        return bool(super()._keepalive_after(conn, keepalive))
+
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:  # draining: refuse new connections, drop silent ones
