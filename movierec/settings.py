@@ -44,7 +44,7 @@ class Settings:
     artifact_refresh_seconds: float = 60.0
     # Outages: every request's backend calls share one deadline; the event log's circuit
     # breaker opens after this many failures in a row and probes again after reset seconds.
-    request_deadline_seconds: float = 2.0
+    request_deadline_seconds: float = 1.0
     breaker_failures: int = 3
     breaker_reset_seconds: float = 0.5
     # The HTTP server (`movierec serve`): slow clients are cut off, connections bounded,
@@ -107,7 +107,7 @@ class Settings:
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
-            request_deadline_seconds=_positive(env, "MOVIEREC_REQUEST_DEADLINE_SECONDS", 2.0),
+            request_deadline_seconds=_positive(env, "MOVIEREC_REQUEST_DEADLINE_SECONDS", 1.0),
             breaker_failures=_int(env, "MOVIEREC_BREAKER_FAILURES", 3, minimum=1),
             breaker_reset_seconds=_positive(env, "MOVIEREC_BREAKER_RESET_SECONDS", 0.5),
             header_timeout_seconds=_positive(env, "MOVIEREC_HEADER_TIMEOUT_SECONDS", 5.0),

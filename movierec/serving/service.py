@@ -46,7 +46,7 @@ class ServingConfig:
     assignment_cache_size: int = 100_000
     # One budget for all the backend calls of a request (listing, assignment, write):
     # past it the request answers 503 instead of making the client wait.
-    request_deadline_seconds: float = 2.0
+    request_deadline_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
