@@ -21,7 +21,7 @@ def assert_holds(times) -> None:
     assert times.slowest_while_down_ms / 1000 < DEADLINE_S + SLACK_S, times
     assert times.opened < 3 * DEADLINE_S + SLACK_S, times
     assert times.fast_503_p50_ms < DEADLINE_S * 1000 / 4, times
-    assert times.recovered < 10.0, times
+    assert times.recovered < 20.0, times  # the bench measures it; a restarted JVM is slow at first
 
 
 def test_a_held_sqlite_write_lock(local_env, home, tmp_path) -> None:
