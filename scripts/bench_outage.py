@@ -27,16 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from movierec.data import load_movielens  # noqa: E402
-from movierec.models.artifact import ITEMS_FILE, items_file, save_artifact, set_live_version  # noqa: E402
-from movierec.models.base import TrainingData  # noqa: E402
-from movierec.models.popular import MostPopular  # noqa: E402
-from movierec.settings import Settings  # noqa: E402
-from movierec.stores.gcs import GCSArtifactStore  # noqa: E402
-from movierec.stores.local import LocalArtifactStore  # noqa: E402
-from tests.e2e.server import running_server  # noqa: E402
-from tests.emulators import firestore_emulator, storage_emulator  # noqa: E402
-from tests.fixtures.outage_traffic import SqliteLock, run_outage  # noqa: E402
+from movierec.data import load_movielens
+from movierec.models.artifact import ITEMS_FILE, items_file, save_artifact, set_live_version
+from movierec.models.base import TrainingData
+from movierec.models.popular import MostPopular
+from movierec.settings import Settings
+from movierec.stores.gcs import GCSArtifactStore
+from movierec.stores.local import LocalArtifactStore
+from tests.e2e.server import running_server
+from tests.emulators import firestore_emulator, storage_emulator
+from tests.fixtures.outage_traffic import SqliteLock, run_outage
 
 PROJECT, BUCKET = "bench-project", "bench-artifacts"
 COMMON = {"MOVIEREC_TOKEN_SECRET": "bench-secret", "MOVIEREC_DEFAULT_MODEL": "popular"}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import flask
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from gunicorn.http.errors import ParseException
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics

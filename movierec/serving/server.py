@@ -81,7 +81,7 @@ def _whole_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-class FunctionsServer(gunicorn.app.base.BaseApplication):  # type: ignore[misc]
+class FunctionsServer(gunicorn.app.base.BaseApplication):
     """gunicorn serving the functions-framework app of ``target`` in ``source``."""
 
     def __init__(self, target: str, source: str, options: dict[str, Any]) -> None:

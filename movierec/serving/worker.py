@@ -172,15 +172,23 @@ class BoundedThreadWorker(ThreadWorker):
                 conn.close()
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        for kind, status, reason, code in () if isinstance(exc, _SERVER_FAULTS) else _CLIENT_ERRORS:
-            if isinstance(exc, kind):
-                self.log.warning("invalid request from %s: %s", (addr or ("",))[0], exc)
-                message = (str(exc) or reason)[:200]
-                break
-        else:
+        answer = client_error(exc)
+        if answer is None:
             self.log.exception("error handling request")
-            status, reason, code, message = 500, "Internal Server Error", "internal", "internal error"
+            answer = (500, "Internal Server Error", "internal", "internal error")
+        else:
+            self.log.warning("invalid request from %s: %s", (addr or ("",))[0], exc)
         try:
-            write_nonblock(client, error_bytes(status, reason, code, message))
+            write_nonblock(client, error_bytes(*answer))
         except OSError:
             self.log.debug("could not send the error response")
+
+
+def client_error(exc: BaseException) -> tuple[int, str, str, str] | None:
+    """(status, reason, code, message) of an error that is the client's; None for ours."""
+    if isinstance(exc, _SERVER_FAULTS):
+        return None
+    for kind, status, reason, code in _CLIENT_ERRORS:
+        if isinstance(exc, kind):
+            return status, reason, code, (str(exc) or reason)[:200]
+    return None
