@@ -19,3 +19,18 @@ class ConfigError(MovierecError):
 
 class BackendUnavailable(MovierecError):
     """A storage backend (Firestore, Cloud Storage, BigQuery, SQLite...) could not be reached."""
+
+
+class DeadlineExceeded(BackendUnavailable):
+    """The request's time budget ran out before (or while) a backend was called."""
+
+
+class CircuitOpen(BackendUnavailable):
+    """The circuit breaker of a backend is open: calls fail at once instead of waiting on it.
+
+    ``retry_after`` is how many seconds remain until the breaker lets a probe through.
+    """
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,9 +12,10 @@ from typing import Any
 
 import flask
 
-# How long a client should wait before retrying a 503: long enough for a stalled backend
-# call to time out, short enough that a recovered backend is used again quickly.
-RETRY_AFTER_SECONDS = 2
+# How long a client should wait before retrying a 503: the event log's circuit breaker
+# probes a failed backend every MOVIEREC_BREAKER_RESET_SECONDS (0.5 s by default), so a
+# recovered backend is used again within about a second.
+RETRY_AFTER_SECONDS = 1
 
 
 def json_response(status: int, body: Mapping[str, Any]) -> flask.Response:

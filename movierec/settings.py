@@ -2,7 +2,7 @@
 
 This is the one module of the package that reads ``os.environ`` (a test checks it):
 ``Settings.from_env`` is called by the CLI, the functions' entry module and the jobs'
-entry module only, and ``child_environment`` gives a child process its environment.
+entry module only.
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ class Settings:
     default_model: str = "svd"
     max_body_bytes: int = 64 * 1024
     artifact_refresh_seconds: float = 60.0
+    # Outages: every request's backend calls share one deadline; the event log's circuit
+    # breaker opens after this many failures in a row and probes again after reset seconds.
+    request_deadline_seconds: float = 1.0
+    breaker_failures: int = 3
+    breaker_reset_seconds: float = 0.5
+    # The HTTP server (`movierec serve`): slow clients are cut off, connections bounded,
+    # and a SIGTERM drains in-flight requests within the grace seconds.
+    header_timeout_seconds: float = 5.0
+    body_timeout_seconds: float = 10.0
+    keepalive_seconds: float = 5.0
+    worker_connections: int = 200
+    graceful_timeout_seconds: float = 8.0
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
     # A variant's CTR below this floor alerts from the daily report; None: no floor check.
@@ -95,6 +107,14 @@ class Settings:
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
+            request_deadline_seconds=_positive(env, "MOVIEREC_REQUEST_DEADLINE_SECONDS", 1.0),
+            breaker_failures=_int(env, "MOVIEREC_BREAKER_FAILURES", 3, minimum=1),
+            breaker_reset_seconds=_positive(env, "MOVIEREC_BREAKER_RESET_SECONDS", 0.5),
+            header_timeout_seconds=_positive(env, "MOVIEREC_HEADER_TIMEOUT_SECONDS", 5.0),
+            body_timeout_seconds=_positive(env, "MOVIEREC_BODY_TIMEOUT_SECONDS", 10.0),
+            keepalive_seconds=_positive(env, "MOVIEREC_KEEPALIVE_SECONDS", 5.0),
+            worker_connections=_int(env, "MOVIEREC_WORKER_CONNECTIONS", 200, minimum=1),
+            graceful_timeout_seconds=_positive(env, "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", 8.0),
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
@@ -116,23 +136,25 @@ class Settings:
         return settings
 
 
-def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment plus ``extra``, for a child that reads its own Settings.
-
-    The child (``movierec serve``'s server) needs more than the settings: PATH, the
-    credentials of Google's libraries, the interpreter's own variables.
-    """
-    return {**os.environ, **extra}
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds that must be above zero (a zero timeout would refuse everything)."""
+    value = _float(env, name, default)
+    if value == 0:
+        raise ConfigError(f"{name} must be above 0, got {env.get(name)!r}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -1,14 +1,14 @@
-"""`movierec serve`: both functions on one local server (functions-framework on gunicorn)."""
+"""`movierec serve`: both functions on one local server (functions-framework's app on gunicorn)."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from movierec.errors import ConfigError
-from movierec.settings import Settings, child_environment
+from movierec.serving.server import ServerConfig, run
+from movierec.settings import Settings
 
 FUNCTIONS_SOURCE = Path(__file__).resolve().parents[2] / "functions" / "main.py"
 
@@ -18,18 +18,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"{FUNCTIONS_SOURCE} not found: `movierec serve` runs from a checkout of the repository")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.public:
         raise ConfigError(f"refusing to bind {args.host}; pass --public to listen beyond loopback")
-    # The server reads its own Settings from this environment (functions/main.py).
-    env = child_environment({"THREADS": str(args.threads), "WORKERS": str(args.workers)})
+    if args.threads < 1 or args.workers < 1:
+        raise ConfigError("--threads and --workers must be at least 1")
+    config = ServerConfig.of(settings, args.host, args.port, args.workers, args.threads)
     print(f"serving {settings.backend} backend on http://{args.host}:{args.port} "
           f"(/recommend, /feedback, /healthz) with {args.workers} worker(s) x {args.threads} threads", flush=True)
-    # exec: the server keeps this process id, so whoever started it can stop it by PID.
-    os.execve(
-        sys.executable,
-        [sys.executable, "-m", "functions_framework", "--target", "api", "--source", str(FUNCTIONS_SOURCE),
-         "--host", args.host, "--port", str(args.port)],
-        env,
-    )
-    return 0  # not reached
+    # This process becomes gunicorn's master: whoever started it can stop it by PID
+    # (SIGTERM drains: in-flight requests finish, new connections are refused).
+    # The workers read their own Settings from the same environment (functions/main.py).
+    run(config, target="api", source=str(FUNCTIONS_SOURCE))
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

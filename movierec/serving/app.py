@@ -18,6 +18,7 @@ from movierec.serving import http
 from movierec.serving.models import ModelCache
 from movierec.serving.service import RecommendService, ServingConfig
 from movierec.settings import Settings
+from movierec.stores.breaker import BreakerEventLog, CircuitBreaker
 from movierec.stores.factory import Stores, make_stores
 from movierec.web.pages import WebPages, build_pages, is_web_path
 
@@ -72,7 +73,10 @@ def serving_config(settings: Settings) -> ServingConfig:
     except DataError as exc:
         raise ConfigError(f"MOVIEREC_DATASET: {exc}") from None
     return ServingConfig(
-        token_secret=settings.token_secret, rating_scale=scale, default_model=settings.default_model
+        token_secret=settings.token_secret,
+        rating_scale=scale,
+        default_model=settings.default_model,
+        request_deadline_seconds=settings.request_deadline_seconds,
     )
 
 
@@ -89,7 +93,10 @@ def build_app(settings: Settings) -> ServingApp:
     metrics = ServingMetrics.create()
     stores = make_stores(settings)
     unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
-    stores = replace(stores, events=MeteredEventLog(stores.events, metrics))
+    breaker = CircuitBreaker(
+        "the event log", failures=settings.breaker_failures, reset_seconds=settings.breaker_reset_seconds
+    )
+    stores = replace(stores, events=MeteredEventLog(BreakerEventLog(stores.events, breaker), metrics))
     service = build_service(config, settings, stores)
     try:
         service.warm()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import flask
+from gunicorn.http.errors import ParseException
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
 from movierec.responses import error_response, json_response
@@ -53,9 +54,20 @@ HEALTH_STATUS: Mapping[HealthState, int] = {"ok": 200, "degraded": 200, "unavail
 class HttpError(Exception):
     """A request refused before the service sees it: wrong method, unreadable or invalid input."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        body_unread: bool = False,
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+        # functions-framework reads the whole body after every non-streamed response; a body
+        # that cannot be read would fail there again (an HTML 500), so such a refusal streams.
+        self.body_unread = body_unread
 
 
 def error_for(exc: ServingError) -> flask.Response:
@@ -165,6 +177,13 @@ def _json_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise HttpError(413, "payload_too_large", f"request body exceeds {max_bytes} bytes") from None
+    except (ClientDisconnected, ParseException, OSError) as exc:  # the body could not be read
+        timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+        raise HttpError(  # the server's body read deadline (movierec.serving.worker), or a bad chunk
+            *((408, "request_timeout", "the request body did not arrive in time") if timed_out
+              else (400, "invalid_argument", "the request body could not be read")),
+            body_unread=True,
+        ) from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -196,7 +215,10 @@ def _guard(request: flask.Request, methods: tuple[str, ...], call: Callable[[], 
             raise HttpError(405, "method_not_allowed", f"use {' or '.join(methods)}", {"Allow": ", ".join(methods)})
         return call()
     except HttpError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        if exc.body_unread:
+            return flask.Response(iter([response.get_data()]), response.status_code, response.headers)
+        return response
     except ServingError as exc:
         return error_for(exc)
     except Exception:  # the client gets a JSON 500, the logs get the traceback

@@ -3,7 +3,10 @@
 Each instance loads a model once and keeps it; every ``refresh_seconds`` it reads the
 small ``LIVE`` pointer and, if it moved, loads and verifies the new version. A version
 that fails to load (checksum mismatch, missing file) is refused: the instance keeps the
-last good version, and health reports the error.
+last good version, and health reports the error. On a cold start there is no last good
+version: then the newest earlier version that verifies is served (health names it and
+the refused live version), and only when none does is the model missing (the service
+then falls back to ``popular``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from movierec.errors import ArtifactError, BackendUnavailable
-from movierec.models.artifact import live_version, load_artifact, read_items
+from movierec.models.artifact import list_versions, live_version, load_artifact, read_items
 from movierec.models.scoring import Scorer, scorer_for
 from movierec.stores.ports import ArtifactStore
 
@@ -41,6 +44,7 @@ class _Slot:
     checked_at: float = float("-inf")
     error: str | None = None
     refused_version: str | None = None
+    earlier: bool = False  # serving a version older than the refused live one (a cold start)
 
 
 def load_model(store: ArtifactStore, name: str, version: str | None, now: float) -> LoadedModel:
@@ -98,14 +102,35 @@ class ModelCache:
             return  # unchanged, or already refused: don't re-download a bad version every refresh
         try:
             slot.model = load_model(self.store, name, target, self.wall_clock())
-            slot.error = slot.refused_version = None
+            slot.error, slot.refused_version, slot.earlier = None, None, False
             log.info("loaded model %s %s", name, target)
         except ArtifactError as exc:
             slot.error, slot.refused_version = str(exc), target
             log.error("refused model version: %s", exc)
+            if slot.model is None and version is None:
+                self._load_earlier(slot, name, target)
         except BackendUnavailable as exc:
             slot.error = f"artifact store unavailable: {exc}"
             log.warning(slot.error)
+
+    def _load_earlier(self, slot: _Slot, name: str, refused: str) -> None:
+        """Cold start on a refused live version: the newest earlier version that verifies."""
+        try:
+            earlier = [v for v in list_versions(self.store, name) if v < refused]
+        except BackendUnavailable as exc:
+            log.warning("cannot list the versions of %s: %s", name, exc)
+            return
+        for candidate in reversed(earlier):
+            try:
+                slot.model = load_model(self.store, name, candidate, self.wall_clock())
+            except (ArtifactError, BackendUnavailable) as exc:
+                log.error("earlier version refused too: %s", exc)
+                continue
+            slot.earlier = True
+            log.error("live version %s of %s refused; serving the earlier verified version %s",
+                      refused, name, candidate)
+            return
+        log.error("no version of %s verifies", name)
 
     def status(self) -> dict[str, Any]:
         out = {}
@@ -115,5 +140,7 @@ class ModelCache:
                 "version": slot.model.version if slot.model else None,
                 "loaded_at": slot.model.loaded_at if slot.model else None,
                 "error": slot.error,
+                "refused_version": slot.refused_version,
+                "earlier_than_live": slot.earlier,
             }
         return out

@@ -29,6 +29,7 @@ from movierec.serving.outcomes import (
     UnknownMovie,
 )
 from movierec.serving.tokens import sign_token, verify_token
+from movierec.stores.deadline import within
 from movierec.stores.ports import EventLog
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class ServingConfig:
     default_model: str = "svd"
     experiment_ttl_seconds: float = 5.0
     assignment_cache_size: int = 100_000
+    # One budget for all the backend calls of a request (listing, assignment, write):
+    # past it the request answers 503 instead of making the client wait.
+    request_deadline_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,10 @@ class RecommendService:
 
     # ---------------------------------------------------------------- recommend
     def recommend(self, req: RecommendRequest) -> dict[str, Any]:
+        with within(self.config.request_deadline_seconds):
+            return self._recommend(req)
+
+    def _recommend(self, req: RecommendRequest) -> dict[str, Any]:
         start = time.perf_counter()
         experiment = self.running_experiment()
         experiment_id, variant, model_name, model_version = None, DEFAULT_VARIANT, self.config.default_model, None
@@ -170,6 +178,10 @@ class RecommendService:
 
     # ---------------------------------------------------------------- feedback
     def feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
+        with within(self.config.request_deadline_seconds):
+            return self._feedback(req)
+
+    def _feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
         low, high = self.config.rating_scale
         if req.type == "rating" and (req.value is None or not low <= req.value <= high):
             raise InvalidFeedback(f"a rating needs a value in [{low:g}, {high:g}]")
@@ -225,7 +237,8 @@ class RecommendService:
         self.warm()
         models = self.models.status()
         try:
-            self.events.ping()
+            with within(self.config.request_deadline_seconds):
+                self.events.ping()
             events_ok, events_error = True, None
         except BackendUnavailable as exc:
             events_ok, events_error = False, str(exc)

@@ -20,6 +20,7 @@ from typing import Any
 
 from movierec.errors import BackendUnavailable
 from movierec.events import Assignment, Experiment, Feedback, Impression
+from movierec.stores.deadline import time_left
 from movierec.stores.ports import ArtifactNotFound
 from movierec.stores.validation import (
     SCAN_KEY_FIELDS,
@@ -296,6 +297,15 @@ class SQLiteEventLog:
         self._local.conn = conn
         return conn
 
+    def _conn_within_budget(self) -> sqlite3.Connection:
+        """This thread's connection, waiting for a held lock no longer than the request's budget."""
+        conn = self._conn()
+        wait_ms = int(time_left(self.busy_timeout_ms / 1000) * 1000)
+        if wait_ms != getattr(self._local, "busy_ms", self.busy_timeout_ms):
+            conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+            self._local.busy_ms = wait_ms
+        return conn
+
     def close(self) -> None:
         """Close every connection this log opened (in any thread)."""
         with self._lock:
@@ -307,7 +317,7 @@ class SQLiteEventLog:
     def ping(self) -> None:
         """Take and release the write lock: proves the file is open, writable and not stuck."""
         with self._guard("ping"):
-            conn = self._conn()
+            conn = self._conn_within_budget()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
 
@@ -315,12 +325,12 @@ class SQLiteEventLog:
 
     def _insert(self, table: _Table, row: Mapping[str, Any], conflict: str) -> bool:
         with self._guard(f"write to {table.name}"):
-            cur = self._conn().execute(table.insert_sql(conflict), table.encode(row))
+            cur = self._conn_within_budget().execute(table.insert_sql(conflict), table.encode(row))
             return cur.rowcount == 1
 
     def _get(self, table: _Table, *key: Any) -> dict[str, Any] | None:
         with self._guard(f"read from {table.name}"):
-            found = self._conn().execute(table.select_sql(), key).fetchone()
+            found = self._conn_within_budget().execute(table.select_sql(), key).fetchone()
         return None if found is None else table.decode(found)
 
     # -- EventLog ------------------------------------------------------------------------
@@ -336,7 +346,7 @@ class SQLiteEventLog:
     def list_experiments(self) -> list[Experiment]:
         table = _TABLES["experiments"]
         with self._guard("read from experiments"):
-            rows = self._conn().execute(
+            rows = self._conn_within_budget().execute(
                 f"SELECT {', '.join(table.columns)} FROM experiments ORDER BY experiment_id"
             ).fetchall()
         return [Experiment.from_dict(table.decode(r)) for r in rows]
@@ -380,5 +390,5 @@ class SQLiteEventLog:
         table = _TABLES[collection]
         validate_limit(limit)
         with self._guard(f"scan of {collection}"):
-            rows = self._conn().execute(table.scan_sql(), (since, -1 if limit is None else limit))
+            rows = self._conn_within_budget().execute(table.scan_sql(), (since, -1 if limit is None else limit))
             return [table.decode(r) for r in rows.fetchall()]

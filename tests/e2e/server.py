@@ -21,6 +21,15 @@ def running_server(
     env: dict[str, str], log_path: Path, *, threads: int | None = None, timeout: float = 60.0
 ) -> Iterator[str]:
     """``threads=None``: movierec serve's default."""
+    with server_process(env, log_path, threads=threads, timeout=timeout) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def server_process(
+    env: dict[str, str], log_path: Path, *, threads: int | None = None, timeout: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server's URL and process (to signal it by PID); stopped at the end if still running."""
     port = free_port()
     command = [sys.executable, "-m", "movierec.cli", "serve", "--port", str(port)]
     if threads is not None:
@@ -48,7 +57,7 @@ def running_server(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not answer in {timeout} s:\n{log_path.read_text()[-3000:]}") from None
                 time.sleep(0.05)
-        yield url
+        yield url, proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

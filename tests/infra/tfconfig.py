@@ -32,6 +32,10 @@ _EMULATORS = {
     name: "local stand-ins for tests and demos; Cloud Run talks to Google Cloud itself"
     for name in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")
 }
+_SERVER_SETTINGS = (
+    "MOVIEREC_HEADER_TIMEOUT_SECONDS", "MOVIEREC_BODY_TIMEOUT_SECONDS", "MOVIEREC_KEEPALIVE_SECONDS",
+    "MOVIEREC_WORKER_CONNECTIONS", "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS",
+)
 # Settings.from_env names that the functions and jobs deliberately do NOT get from
 # Terraform, with the reason. A new setting must be added here or to the Terraform
 # environment: tests fail until someone decides.
@@ -46,6 +50,11 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "the 60 s default is what serving wants",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
     "MOVIEREC_CTR_ALERT_FLOOR": "alerts are sent by the daily job's report",
+    "MOVIEREC_REQUEST_DEADLINE_SECONDS": "the 1 s default is far under the functions' 30 s timeout",
+    "MOVIEREC_BREAKER_FAILURES": "the default (3) is what serving wants",
+    "MOVIEREC_BREAKER_RESET_SECONDS": "the default (0.5 s) is what serving wants",
+    **{name: "`movierec serve` only: on Cloud Run functions-framework starts its own gunicorn"
+       for name in _SERVER_SETTINGS},
     **_EMULATORS,
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
@@ -56,6 +65,10 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_MAX_BODY_BYTES": "serving only",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "serving only",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
+    "MOVIEREC_REQUEST_DEADLINE_SECONDS": "serving only",
+    "MOVIEREC_BREAKER_FAILURES": "serving only",
+    "MOVIEREC_BREAKER_RESET_SECONDS": "serving only",
+    **{name: "serving only" for name in _SERVER_SETTINGS},
     **_EMULATORS,
 }
 # Optional settings: set by Terraform only when their variable is, so only their

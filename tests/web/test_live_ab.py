@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from movierec.errors import ConfigError
+from movierec.responses import RETRY_AFTER_SECONDS
 from movierec.stores.duckdb_warehouse import DuckDBWarehouse
 from movierec.stores.local import SQLiteEventLog
 from movierec.web.live_ab import LiveAB
@@ -78,7 +79,7 @@ def test_an_unreachable_event_log_is_a_503_with_retry_after(tmp_path):
     with flask.Flask(__name__).test_request_context("/api/ab"):
         response = pages.handle("/api/ab", flask.request)
     assert response.status_code == 503
-    assert response.headers["Retry-After"] == "2"
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert json.loads(response.get_data())["error"]["code"] == "unavailable"
 
 
