@@ -82,7 +82,7 @@ def main() -> int:
                 publish_popular(GCSArtifactStore(gcs.client(PROJECT), BUCKET), movielens_dir)
                 env = {**COMMON, **fs.env(), **gcs.env(), "MOVIEREC_BACKEND": "gcp",
                        "GOOGLE_CLOUD_PROJECT": PROJECT, "MOVIEREC_ARTIFACT_BUCKET": BUCKET}
-                outages = {"firestore-stall": (fs.pause, fs.resume), "firestore-restart": (fs.stop, fs.start)}
+                outages = {"firestore-stall": (fs.pause, fs.resume), "firestore-restart": (fs.stop, fs.start_serving)}
                 with running_server(env, home / "server-gcp.log", threads=4) as url:
                     for kind in gcp_kinds:
                         begin, end = outages[kind]

@@ -21,7 +21,7 @@ def assert_holds(times) -> None:
     assert times.slowest_while_down_ms / 1000 < DEADLINE_S + SLACK_S, times
     assert times.opened < 3 * DEADLINE_S + SLACK_S, times
     assert times.fast_503_p50_ms < DEADLINE_S * 1000 / 4, times
-    assert times.recovered < 20.0, times  # the bench measures it; a restarted JVM is slow at first
+    assert times.recovered < 2.0 + SLACK_S, times
 
 
 def test_a_held_sqlite_write_lock(local_env, home, tmp_path) -> None:
@@ -44,4 +44,4 @@ def test_a_stalled_firestore_sigstop_then_sigcont(gcp_backend, tmp_path) -> None
 def test_a_killed_then_restarted_firestore(gcp_backend, tmp_path) -> None:
     emulator = gcp_backend.emulator
     with running_server(gcp_backend.env, tmp_path / "server.log", threads=4) as url:
-        assert_holds(run_outage(url, emulator.stop, emulator.start, down_s=3.0))
+        assert_holds(run_outage(url, emulator.stop, emulator.start_serving, down_s=3.0))
