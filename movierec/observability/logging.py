@@ -21,6 +21,7 @@ secret or the alert webhook URL.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -53,6 +54,12 @@ _KEY_VALUE = re.compile(
     r"(?P<quote>[\"']?)(?P<value>(?:Bearer\s+)?[^\s\"',&}]+)"
 )
 _SENSITIVE_KEY = re.compile(r"(?i)token|secret|password|api[_-]?key|authorization|webhook|credential")
+_ANY_PATTERN = re.compile(f"(?:{_HEX_TOKEN.pattern})|(?:{_KEY_VALUE.pattern.removeprefix('(?i)')})", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensitive_key(key: str) -> bool:
+    return _SENSITIVE_KEY.search(key) is not None
 
 
 # --------------------------------------------------------------------------- context
@@ -145,12 +152,16 @@ class Redactor:
 
     def text(self, value: str) -> str:
         for literal in self._literals:
-            value = value.replace(literal, REDACTED)
+            if literal in value:
+                value = value.replace(literal, REDACTED)
+        # Every request logs a line: one search decides whether either pattern is there.
+        if not _ANY_PATTERN.search(value):
+            return value
         value = _HEX_TOKEN.sub(REDACTED, value)
         return _KEY_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{REDACTED}", value)
 
     def value(self, value: Any, key: str = "") -> Any:
-        if key and _SENSITIVE_KEY.search(key) and value is not None:
+        if key and _sensitive_key(key) and value is not None:
             return REDACTED
         if isinstance(value, str):
             return self.text(value)
