@@ -42,6 +42,10 @@ class Settings:
     default_model: str = "svd"
     max_body_bytes: int = 64 * 1024
     artifact_refresh_seconds: float = 60.0
+    # How long a recommendation's token vouches for feedback on it.
+    token_ttl_seconds: float = 24 * 3600.0
+    # /metrics answers loopback clients, and others only with this bearer token.
+    metrics_token: str | None = field(default=None, repr=False)
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
     # A variant's CTR below this floor alerts from the daily report; None: no floor check.
@@ -52,7 +56,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str | None, ...]:
         """Values the log redaction must never let through."""
-        return (self.token_secret, self.alert_webhook_url)
+        return (self.token_secret, self.alert_webhook_url, self.metrics_token)
 
     @property
     def artifact_dir(self) -> Path:
@@ -95,11 +99,15 @@ class Settings:
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
+            token_ttl_seconds=_float(env, "MOVIEREC_TOKEN_TTL_SECONDS", 24 * 3600.0),
+            metrics_token=env.get("MOVIEREC_METRICS_TOKEN") or None,
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
             log_level=env.get("MOVIEREC_LOG_LEVEL", "INFO").upper(),
         )
+        if settings.token_ttl_seconds <= 0:
+            raise ConfigError("MOVIEREC_TOKEN_TTL_SECONDS must be positive: a token must vouch for a while")
         if settings.backend == "gcp":
             missing = [
                 name

@@ -47,7 +47,7 @@ class ServingApp:
     def route(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
         if path == "/metrics":  # scrapes are not requests of the service: not counted
-            return http.handle_metrics(self.metrics, request)
+            return http.handle_metrics(self.metrics, request, self.settings.metrics_token)
         return self.observed(function_of(path), request, lambda: self._dispatch(path, request))
 
     def _dispatch(self, path: str, request: flask.Request) -> flask.Response:
@@ -72,7 +72,10 @@ def serving_config(settings: Settings) -> ServingConfig:
     except DataError as exc:
         raise ConfigError(f"MOVIEREC_DATASET: {exc}") from None
     return ServingConfig(
-        token_secret=settings.token_secret, rating_scale=scale, default_model=settings.default_model
+        token_secret=settings.token_secret,
+        rating_scale=scale,
+        default_model=settings.default_model,
+        token_ttl_seconds=settings.token_ttl_seconds,
     )
 
 

@@ -3,7 +3,8 @@
 Each instance loads a model once and keeps it; every ``refresh_seconds`` it reads the
 small ``LIVE`` pointer and, if it moved, loads and verifies the new version. A version
 that fails to load (checksum mismatch, missing file) is refused: the instance keeps the
-last good version, and health reports the error.
+last good version, and health reports what went wrong as one of :data:`PROBLEMS` (the
+details, which name paths, buckets and projects, go to the logs only).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from movierec.stores.ports import ArtifactStore
 log = logging.getLogger(__name__)
 
 FALLBACK_MODEL = "popular"
+# What health may say about a model that failed to load: states, never raw messages.
+PROBLEMS = ("live_pointer_unreadable", "no_live_version", "verification_failed", "store_unavailable")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class LoadedModel:
 class _Slot:
     model: LoadedModel | None = None
     checked_at: float = float("-inf")
-    error: str | None = None
+    error: str | None = None  # one of PROBLEMS
     refused_version: str | None = None
 
 
@@ -88,11 +91,12 @@ class ModelCache:
         try:
             target = version or live_version(self.store, name)
         except (ArtifactError, BackendUnavailable) as exc:
-            slot.error = f"cannot read the live pointer of {name!r}: {exc}"
-            log.warning(slot.error)
+            slot.error = "live_pointer_unreadable"
+            log.warning("cannot read the live pointer of %r: %s", name, exc)
             return
         if target is None:
-            slot.error = f"model {name!r} has no live version"
+            slot.error = "no_live_version"
+            log.warning("model %r has no live version", name)
             return
         if (slot.model is not None and slot.model.version == target) or target == slot.refused_version:
             return  # unchanged, or already refused: don't re-download a bad version every refresh
@@ -101,11 +105,11 @@ class ModelCache:
             slot.error = slot.refused_version = None
             log.info("loaded model %s %s", name, target)
         except ArtifactError as exc:
-            slot.error, slot.refused_version = str(exc), target
-            log.error("refused model version: %s", exc)
+            slot.error, slot.refused_version = "verification_failed", target
+            log.error("refused model version %s %s: %s", name, target, exc)
         except BackendUnavailable as exc:
-            slot.error = f"artifact store unavailable: {exc}"
-            log.warning(slot.error)
+            slot.error = "store_unavailable"
+            log.warning("artifact store unavailable loading %s %s: %s", name, target, exc)
 
     def status(self) -> dict[str, Any]:
         out = {}
@@ -115,5 +119,6 @@ class ModelCache:
                 "version": slot.model.version if slot.model else None,
                 "loaded_at": slot.model.loaded_at if slot.model else None,
                 "error": slot.error,
+                "refused_version": slot.refused_version,
             }
         return out
