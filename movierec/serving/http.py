@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import flask
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
@@ -47,7 +57,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 # added by movierec.responses, for every 503 of every route.
 ERROR_STATUS: Mapping[type[ServingError], tuple[int, str]] = {
     InvalidFeedback: (400, "invalid_argument"),
-    UnknownMovie: (400, "invalid_argument"),
+    UnknownMovie: (404, "not_found"),  # well-formed, but no such movie in the catalogue
     Forbidden: (403, "permission_denied"),
     Conflict: (409, "conflict"),
     Unavailable: (503, "unavailable"),
@@ -91,11 +101,24 @@ def _key_id(name: str) -> Any:
     return Annotated[StrictStr, AfterValidator(lambda value: validate_event_id(name, value))]
 
 
-# Strict types throughout: "4", true or 4.0 is not the integer 4, "4" or true not a rating.
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema (and so the OpenAPI document) defines one: 4 or 4.0, not 4.5.
+
+    Python's parser reads 4.0 as a float; booleans are not numbers in JSON.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict types throughout: "4" and true are not the integer 4, "4" and true not a rating.
+JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer)]
+
+
 class _RecommendBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: StrictInt = Field(ge=0, le=MAX_ID)
-    top_n: StrictInt = Field(default=10, ge=1, le=MAX_TOP_N)
+    user_id: JsonInt = Field(ge=0, le=MAX_ID)
+    top_n: JsonInt = Field(default=10, ge=1, le=MAX_TOP_N)
 
 
 class _FeedbackBody(BaseModel):
@@ -103,8 +126,8 @@ class _FeedbackBody(BaseModel):
     event_id: _key_id("event_id") | None = None
     request_id: _key_id("request_id")
     token: Annotated[StrictStr, AfterValidator(check_token_format)]
-    user_id: StrictInt = Field(ge=0, le=MAX_ID)
-    movie_id: StrictInt = Field(ge=0, le=MAX_ID)
+    user_id: JsonInt = Field(ge=0, le=MAX_ID)
+    movie_id: JsonInt = Field(ge=0, le=MAX_ID)
     type: Literal["click", "rating"]
     value: StrictFloat | None = None
 
@@ -121,10 +144,12 @@ class _Source:
 
 _QUERY = _Source("parameter", unknown_first=True)
 _BODY = _Source("field", unknown_first=False)
-# Only plain ASCII digits become integers: anything else ("-1", "1.5", " 1", "1\n") stays a
-# string, which StrictInt refuses with the message a JSON body with that string gets.
-# At most 12 digits: a longer one is out of range anyway, and is never converted.
-_DIGITS = re.compile(r"[0-9]{1,12}")
+# A query value that spells a JSON number is that number, so that GET and POST accept the
+# same values (4 and 4.0, not 4.5). Anything else (" 1", "+1", "007", "1\n") stays a string,
+# which is refused with the message a JSON body with that string gets. Long ones are never
+# converted (out of range anyway, and Python refuses to parse ints of over 4300 digits).
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_MAX_NUMBER_CHARS = 32
 
 
 def _bad(message: str) -> HttpError:
@@ -165,7 +190,7 @@ def _query_values(args: Mapping[str, str], model: type[BaseModel]) -> dict[str, 
     """
     required = {name for name, spec in model.model_fields.items() if spec.is_required()}
     return {
-        name: int(raw) if _DIGITS.fullmatch(raw) else raw
+        name: json.loads(raw) if len(raw) <= _MAX_NUMBER_CHARS and _JSON_NUMBER.fullmatch(raw) else raw
         for name, raw in args.items()
         if not (raw == "" and name in required)
     }
