@@ -144,12 +144,19 @@ class _Source:
 
 _QUERY = _Source("parameter", unknown_first=True)
 _BODY = _Source("field", unknown_first=False)
-# A query value that spells a JSON number is that number, so that GET and POST accept the
-# same values (4 and 4.0, not 4.5). Anything else (" 1", "+1", "007", "1\n") stays a string,
-# which is refused with the message a JSON body with that string gets. Long ones are never
-# converted (out of range anyway, and Python refuses to parse ints of over 4300 digits).
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# A query value that spells a number in ASCII (a JSON number, leading zeros allowed) is that
+# number, so that GET and POST accept the same values (4, 004 and 4.0, not 4.5). Anything
+# else (" 1", "+1", "1\n", a full-width digit) stays a string, refused with the message a
+# JSON body with that string gets. Long ones are never converted (out of range anyway).
+_NUMBER = re.compile(r"-?[0-9]+(?P<real>(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
 _MAX_NUMBER_CHARS = 32
+
+
+def _query_number(raw: str) -> Any:
+    number = _NUMBER.fullmatch(raw) if len(raw) <= _MAX_NUMBER_CHARS else None
+    if number is None:
+        return raw
+    return float(raw) if number["real"] else int(raw)
 
 
 def _bad(message: str) -> HttpError:
@@ -190,7 +197,7 @@ def _query_values(args: Mapping[str, str], model: type[BaseModel]) -> dict[str, 
     """
     required = {name for name, spec in model.model_fields.items() if spec.is_required()}
     return {
-        name: json.loads(raw) if len(raw) <= _MAX_NUMBER_CHARS and _JSON_NUMBER.fullmatch(raw) else raw
+        name: _query_number(raw)
         for name, raw in args.items()
         if not (raw == "" and name in required)
     }
