@@ -32,9 +32,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
 from movierec.responses import error_response, json_response, no_store
 from movierec.serving.outcomes import (
+    Conflict,
     FeedbackOutcome,
     FeedbackStatus,
-    Conflict,
     Forbidden,
     Health,
     HealthState,
@@ -96,9 +96,9 @@ def health_response(health: Health) -> flask.Response:
 
 
 # ------------------------------------------------------------------------------ parsing
-def _key_id(name: str) -> Any:
-    """A client id that becomes a store key: checked by the stores' own validator."""
-    return Annotated[StrictStr, AfterValidator(lambda value: validate_event_id(name, value))]
+def _key(name: str) -> AfterValidator:
+    """A client id that becomes a store key is checked by the stores' own validator."""
+    return AfterValidator(lambda value: validate_event_id(name, value))
 
 
 def _json_integer(value: Any) -> Any:
@@ -123,8 +123,8 @@ class _RecommendBody(BaseModel):
 
 class _FeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    event_id: _key_id("event_id") | None = None
-    request_id: _key_id("request_id")
+    event_id: Annotated[StrictStr, _key("event_id")] | None = None
+    request_id: Annotated[StrictStr, _key("request_id")]
     token: Annotated[StrictStr, AfterValidator(check_token_format)]
     user_id: JsonInt = Field(ge=0, le=MAX_ID)
     movie_id: JsonInt = Field(ge=0, le=MAX_ID)

@@ -22,9 +22,9 @@ from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
 from movierec.serving.outcomes import (
-    FeedbackStatus,
     Conflict,
     FeedbackOutcome,
+    FeedbackStatus,
     Forbidden,
     Health,
     InvalidFeedback,

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from movierec.serving.app import build_app
-from movierec.serving.outcomes import Conflict, FeedbackOutcome, Forbidden, InvalidFeedback, UnknownMovie
-from movierec.serving.service import FeedbackRequest, RecommendRequest, RecommendService, scoped_event_id
+from movierec.serving.outcomes import (
+    Conflict,
+    FeedbackOutcome,
+    Forbidden,
+    InvalidFeedback,
+    UnknownMovie,
+)
+from movierec.serving.service import (
+    FeedbackRequest,
+    RecommendRequest,
+    RecommendService,
+    scoped_event_id,
+)
 from movierec.settings import Settings
 
 
