@@ -44,6 +44,8 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MLFLOW_TRACKING_URI": "experiment tracking of training runs",
     "MOVIEREC_MAX_BODY_BYTES": "the 64 KiB default fits every request of the API",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "the 60 s default is what serving wants",
+    "MOVIEREC_TOKEN_TTL_SECONDS": "the 24 h default is the feedback window the product wants",
+    "MOVIEREC_METRICS_TOKEN": "/metrics is served by `movierec serve` only, not by the Cloud Run functions",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
     "MOVIEREC_CTR_ALERT_FLOOR": "alerts are sent by the daily job's report",
     **_EMULATORS,
@@ -55,6 +57,8 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_SEED": "the default seed keeps retraining reproducible",
     "MOVIEREC_MAX_BODY_BYTES": "serving only",
     "MOVIEREC_ARTIFACT_REFRESH_SECONDS": "serving only",
+    "MOVIEREC_TOKEN_TTL_SECONDS": "serving only",
+    "MOVIEREC_METRICS_TOKEN": "the local server only",
     "MOVIEREC_LOG_LEVEL": "INFO, the default, is what Cloud Logging should get",
     **_EMULATORS,
 }
