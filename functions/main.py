@@ -20,6 +20,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import flask
 import functions_framework
+from werkzeug.exceptions import HTTPException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # deploy-from-source: repo root holds movierec
 
@@ -29,6 +30,11 @@ from movierec.settings import Settings
 
 _app: ServingApp | None = None
 _lock = threading.Lock()
+
+# Errors Flask raises before a function runs (no route matches a path with a newline)
+# leave as JSON like every other answer. Not a decorator: outside create_app,
+# functions_framework.errorhandler is a stand-in that returns itself.
+functions_framework.errorhandler(HTTPException)(http.framework_error)
 
 
 def app() -> ServingApp:

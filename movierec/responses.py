@@ -1,4 +1,5 @@
-"""The JSON shapes every HTTP route answers with: bodies, errors, and a 503's Retry-After.
+"""The JSON shapes every HTTP route answers with: bodies, errors, a 503's Retry-After, and
+the headers every API answer carries.
 
 Shared by the API (:mod:`movierec.serving.http`) and the demo page
 (:mod:`movierec.web.pages`), which otherwise know nothing of each other.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import flask
@@ -16,10 +18,21 @@ import flask
 # probes a failed backend every MOVIEREC_BREAKER_RESET_SECONDS (0.5 s by default), so a
 # recovered backend is used again within about a second.
 RETRY_AFTER_SECONDS = 1
+# Answers are per user and carry tokens: no cache (a proxy's included) may keep them, and
+# no browser may read them as anything but what their Content-Type says.
+API_HEADERS: Mapping[str, str] = MappingProxyType(
+    {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+)
+
+
+def no_store(response: flask.Response) -> flask.Response:
+    """``response`` with :data:`API_HEADERS`."""
+    response.headers.update(API_HEADERS)
+    return response
 
 
 def json_response(status: int, body: Mapping[str, Any]) -> flask.Response:
-    return flask.Response(json.dumps(body), status=status, mimetype="application/json")
+    return no_store(flask.Response(json.dumps(body), status=status, mimetype="application/json"))
 
 
 def error_response(

@@ -54,6 +54,10 @@ class Settings:
     keepalive_seconds: float = 5.0
     worker_connections: int = 200
     graceful_timeout_seconds: float = 8.0
+    # How long a recommendation's token vouches for feedback on it.
+    token_ttl_seconds: float = 24 * 3600.0
+    # /metrics answers loopback clients, and others only with this bearer token.
+    metrics_token: str | None = field(default=None, repr=False)
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
     # A variant's CTR below this floor alerts from the daily report; None: no floor check.
@@ -64,7 +68,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str | None, ...]:
         """Values the log redaction must never let through."""
-        return (self.token_secret, self.alert_webhook_url)
+        return (self.token_secret, self.alert_webhook_url, self.metrics_token)
 
     @property
     def artifact_dir(self) -> Path:
@@ -115,11 +119,15 @@ class Settings:
             keepalive_seconds=_positive(env, "MOVIEREC_KEEPALIVE_SECONDS", 5.0),
             worker_connections=_int(env, "MOVIEREC_WORKER_CONNECTIONS", 200, minimum=1),
             graceful_timeout_seconds=_positive(env, "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", 8.0),
+            token_ttl_seconds=_float(env, "MOVIEREC_TOKEN_TTL_SECONDS", 24 * 3600.0),
+            metrics_token=env.get("MOVIEREC_METRICS_TOKEN") or None,
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
             log_level=env.get("MOVIEREC_LOG_LEVEL", "INFO").upper(),
         )
+        if settings.token_ttl_seconds <= 0:
+            raise ConfigError("MOVIEREC_TOKEN_TTL_SECONDS must be positive: a token must vouch for a while")
         if settings.backend == "gcp":
             missing = [
                 name

@@ -48,7 +48,7 @@ class ServingApp:
     def route(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
         if path == "/metrics":  # scrapes are not requests of the service: not counted
-            return http.handle_metrics(self.metrics, request)
+            return http.handle_metrics(self.metrics, request, self.settings.metrics_token)
         return self.observed(function_of(path), request, lambda: self._dispatch(path, request))
 
     def _dispatch(self, path: str, request: flask.Request) -> flask.Response:
@@ -77,6 +77,7 @@ def serving_config(settings: Settings) -> ServingConfig:
         rating_scale=scale,
         default_model=settings.default_model,
         request_deadline_seconds=settings.request_deadline_seconds,
+        token_ttl_seconds=settings.token_ttl_seconds,
     )
 
 

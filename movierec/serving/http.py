@@ -6,21 +6,34 @@ here lets a traceback or a 500 reach the client for bad input.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import flask
 from gunicorn.http.errors import ParseException
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
-from movierec.responses import error_response, json_response
+from movierec.responses import error_response, json_response, no_store
 from movierec.serving.outcomes import (
+    Conflict,
     FeedbackOutcome,
     FeedbackStatus,
     Forbidden,
@@ -32,23 +45,28 @@ from movierec.serving.outcomes import (
     UnknownMovie,
 )
 from movierec.serving.service import FeedbackRequest, RecommendRequest, RecommendService
+from movierec.serving.tokens import check_token_format
+from movierec.stores.validation import validate_event_id
 
 log = logging.getLogger(__name__)
 
 MAX_TOP_N = 100
+MAX_ID = 10**12  # user and movie ids: non-negative JSON integers up to this
 _Model = TypeVar("_Model", bound=BaseModel)
 
 # The one place where the service's outcomes become statuses. A 503's Retry-After is
 # added by movierec.responses, for every 503 of every route.
 ERROR_STATUS: Mapping[type[ServingError], tuple[int, str]] = {
     InvalidFeedback: (400, "invalid_argument"),
-    UnknownMovie: (400, "invalid_argument"),
+    UnknownMovie: (404, "not_found"),  # well-formed, but no such movie in the catalogue
     Forbidden: (403, "permission_denied"),
+    Conflict: (409, "conflict"),
     Unavailable: (503, "unavailable"),
 }
 FEEDBACK_STATUS: Mapping[FeedbackStatus, int] = {"recorded": 201, "duplicate": 200}
 # A degraded instance still serves: a load balancer must keep sending it traffic.
 HEALTH_STATUS: Mapping[HealthState, int] = {"ok": 200, "degraded": 200, "unavailable": 503}
+FRAMEWORK_CODES: Mapping[int, str] = {405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
 class HttpError(Exception):
@@ -90,21 +108,40 @@ def health_response(health: Health) -> flask.Response:
 
 
 # ------------------------------------------------------------------------------ parsing
+def _key(name: str) -> AfterValidator:
+    """A client id that becomes a store key is checked by the stores' own validator."""
+    return AfterValidator(lambda value: validate_event_id(name, value))
+
+
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema (and so the OpenAPI document) defines one: 4 or 4.0, not 4.5.
+
+    Python's parser reads 4.0 as a float; booleans are not numbers in JSON.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict types throughout: "4" and true are not the integer 4, "4" and true not a rating.
+JsonInt = Annotated[StrictInt, BeforeValidator(_json_integer)]
+
+
 class _RecommendBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: StrictInt = Field(ge=0, le=10**12)
-    top_n: StrictInt = Field(default=10, ge=1, le=MAX_TOP_N)
+    user_id: JsonInt = Field(ge=0, le=MAX_ID)
+    top_n: JsonInt = Field(default=10, ge=1, le=MAX_TOP_N)
 
 
 class _FeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    event_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    request_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    token: str = Field(min_length=1, max_length=256)
-    user_id: StrictInt = Field(ge=0, le=10**12)
-    movie_id: StrictInt = Field(ge=0, le=10**12)
+    event_id: Annotated[StrictStr, _key("event_id")] | None = None
+    request_id: Annotated[StrictStr, _key("request_id")]
+    token: Annotated[StrictStr, AfterValidator(check_token_format)]
+    user_id: JsonInt = Field(ge=0, le=MAX_ID)
+    movie_id: JsonInt = Field(ge=0, le=MAX_ID)
     type: Literal["click", "rating"]
-    value: float | None = None
+    value: StrictFloat | None = None
 
 
 @dataclass(frozen=True)
@@ -119,10 +156,19 @@ class _Source:
 
 _QUERY = _Source("parameter", unknown_first=True)
 _BODY = _Source("field", unknown_first=False)
-# Only plain ASCII digits become integers: anything else ("-1", "1.5", " 1", "1\n") stays a
-# string, which StrictInt refuses with the message a JSON body with that string gets.
-# At most 12 digits: a longer one is out of range anyway, and is never converted.
-_DIGITS = re.compile(r"[0-9]{1,12}")
+# A query value that spells a number in ASCII (a JSON number, leading zeros allowed) is that
+# number, so that GET and POST accept the same values (4, 004 and 4.0, not 4.5). Anything
+# else (" 1", "+1", "1\n", a full-width digit) stays a string, refused with the message a
+# JSON body with that string gets. Long ones are never converted (out of range anyway).
+_NUMBER = re.compile(r"-?[0-9]+(?P<real>(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
+_MAX_NUMBER_CHARS = 32
+
+
+def _query_number(raw: str) -> Any:
+    number = _NUMBER.fullmatch(raw) if len(raw) <= _MAX_NUMBER_CHARS else None
+    if number is None:
+        return raw
+    return float(raw) if number["real"] else int(raw)
 
 
 def _bad(message: str) -> HttpError:
@@ -150,7 +196,9 @@ def _refusal(exc: ValidationError, source: _Source) -> str:
     if field == "top_n":
         return f"top_n must be an integer in [1, {MAX_TOP_N}]"
     if field in ("user_id", "movie_id"):
-        return f"{field} must be a non-negative integer"
+        return f"{field} must be an integer in [0, {MAX_ID}]"
+    if first["type"] == "value_error":  # our validators' own message names the field
+        return str(first["ctx"]["error"])
     return f"{field}: {first['msg']}"
 
 
@@ -161,22 +209,32 @@ def _query_values(args: Mapping[str, str], model: type[BaseModel]) -> dict[str, 
     """
     required = {name for name, spec in model.model_fields.items() if spec.is_required()}
     return {
-        name: int(raw) if _DIGITS.fullmatch(raw) else raw
+        name: _query_number(raw)
         for name, raw in args.items()
         if not (raw == "" and name in required)
     }
 
 
-def _json_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise HttpError(413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
-    if request.mimetype != "application/json":
-        raise HttpError(415, "unsupported_media_type", "send the body as application/json")
-    request.max_content_length = max_bytes  # also bounds chunked bodies that carry no length
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python's parser would accept NaN and Infinity
+
+
+def _too_large(max_bytes: int) -> HttpError:
+    return HttpError(413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
+
+
+def _body_bytes(request: flask.Request, max_bytes: int) -> bytes:
+    """The body, or 413 when it is longer than ``max_bytes``, whether it has a length or is chunked.
+
+    A chunked body has no length to check first, and werkzeug stops reading silently at
+    its limit: read (and cache, for functions-framework's drain after the response) one
+    byte past ours, and a body that has it is too large.
+    """
+    request.max_content_length = max_bytes + 1
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise HttpError(413, "payload_too_large", f"request body exceeds {max_bytes} bytes") from None
+        raise _too_large(max_bytes) from None
     except (ClientDisconnected, ParseException, OSError) as exc:  # the body could not be read
         timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
         raise HttpError(  # the server's body read deadline (movierec.serving.worker), or a bad chunk
@@ -184,10 +242,23 @@ def _json_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
               else (400, "invalid_argument", "the request body could not be read")),
             body_unread=True,
         ) from None
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    return raw
+
+
+def _json_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise _too_large(max_bytes)
+    if request.mimetype != "application/json":
+        raise HttpError(415, "unsupported_media_type", "send the body as application/json")
+    raw = _body_bytes(request, max_bytes)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise _bad("request body is not valid JSON") from None
+    except RecursionError:  # the request bodies are flat objects: any deep nesting is wrong
+        raise _bad("request body nests too deeply") from None
     if not isinstance(body, dict):
         raise _bad("request body must be a JSON object")
     return body
@@ -240,12 +311,43 @@ def handle_health(service: RecommendService, request: flask.Request) -> flask.Re
     return _guard(request, ("GET",), lambda: health_response(service.health()))
 
 
-def handle_metrics(metrics: ServingMetrics, request: flask.Request) -> flask.Response:
-    """The process's metrics in Prometheus text format."""
-    return _guard(
-        request, ("GET",), lambda: flask.Response(metrics.exposition(), status=200, content_type=CONTENT_TYPE)
-    )
+def handle_metrics(metrics: ServingMetrics, request: flask.Request, token: str | None) -> flask.Response:
+    """The process's metrics in Prometheus text format, to loopback or to the bearer of ``token``."""
+
+    def exposition() -> flask.Response:
+        check_scraper(request, token)
+        return no_store(flask.Response(metrics.exposition(), status=200, content_type=CONTENT_TYPE))
+
+    return _guard(request, ("GET",), exposition)
+
+
+def check_scraper(request: flask.Request, token: str | None) -> None:
+    """Loopback clients, or ``Authorization: Bearer <token>`` when a token is set; else 401/403."""
+    if _is_loopback(request.remote_addr):
+        return
+    if token is None:
+        raise HttpError(403, "permission_denied", "metrics are served to loopback clients only")
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise HttpError(401, "unauthenticated", "send Authorization: Bearer <metrics token>",
+                        {"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a unix socket or a name: not a loopback address we can vouch for
+        return False
 
 
 def not_found(request: flask.Request) -> flask.Response:
-    return error_response(404, "not_found", f"no route {request.path}")
+    return error_response(404, "not_found", f"no route {request.path!r}")
+
+
+def framework_error(exc: HTTPException) -> flask.Response:
+    """An error raised by Flask itself (no route matched, e.g. a path with a newline) as JSON."""
+    status = exc.code or 500
+    if status == 404:
+        return not_found(flask.request)
+    return error_response(status, FRAMEWORK_CODES.get(status, "invalid_argument" if status < 500 else "internal"),
+                          exc.description or exc.name)

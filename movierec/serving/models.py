@@ -3,10 +3,11 @@
 Each instance loads a model once and keeps it; every ``refresh_seconds`` it reads the
 small ``LIVE`` pointer and, if it moved, loads and verifies the new version. A version
 that fails to load (checksum mismatch, missing file) is refused: the instance keeps the
-last good version, and health reports the error. On a cold start there is no last good
-version: then the newest earlier version that verifies is served (health names it and
-the refused live version), and only when none does is the model missing (the service
-then falls back to ``popular``).
+last good version, and health reports what went wrong as one of :data:`PROBLEMS` (the
+details, which name paths, buckets and projects, go to the logs only). On a cold start
+there is no last good version: then the newest earlier version that verifies is served
+(health names it and the refused live version), and only when none does is the model
+missing (the service then falls back to ``popular``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from movierec.stores.ports import ArtifactStore
 log = logging.getLogger(__name__)
 
 FALLBACK_MODEL = "popular"
+# What health may say about a model that failed to load: states, never raw messages.
+PROBLEMS = ("live_pointer_unreadable", "no_live_version", "verification_failed", "store_unavailable")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class LoadedModel:
 class _Slot:
     model: LoadedModel | None = None
     checked_at: float = float("-inf")
-    error: str | None = None
+    error: str | None = None  # one of PROBLEMS
     refused_version: str | None = None
     earlier: bool = False  # serving a version older than the refused live one (a cold start)
 
@@ -92,11 +95,12 @@ class ModelCache:
         try:
             target = version or live_version(self.store, name)
         except (ArtifactError, BackendUnavailable) as exc:
-            slot.error = f"cannot read the live pointer of {name!r}: {exc}"
-            log.warning(slot.error)
+            slot.error = "live_pointer_unreadable"
+            log.warning("cannot read the live pointer of %r: %s", name, exc)
             return
         if target is None:
-            slot.error = f"model {name!r} has no live version"
+            slot.error = "no_live_version"
+            log.warning("model %r has no live version", name)
             return
         if (slot.model is not None and slot.model.version == target) or target == slot.refused_version:
             return  # unchanged, or already refused: don't re-download a bad version every refresh
@@ -105,13 +109,13 @@ class ModelCache:
             slot.error, slot.refused_version, slot.earlier = None, None, False
             log.info("loaded model %s %s", name, target)
         except ArtifactError as exc:
-            slot.error, slot.refused_version = str(exc), target
-            log.error("refused model version: %s", exc)
+            slot.error, slot.refused_version = "verification_failed", target
+            log.error("refused model version %s %s: %s", name, target, exc)
             if slot.model is None and version is None:
                 self._load_earlier(slot, name, target)
         except BackendUnavailable as exc:
-            slot.error = f"artifact store unavailable: {exc}"
-            log.warning(slot.error)
+            slot.error = "store_unavailable"
+            log.warning("artifact store unavailable loading %s %s: %s", name, target, exc)
 
     def _load_earlier(self, slot: _Slot, name: str, refused: str) -> None:
         """Cold start on a refused live version: the newest earlier version that verifies."""

@@ -35,13 +35,19 @@ class UnknownMovie(ServingError):
 
 
 class Forbidden(ServingError):
-    """The token does not vouch for this request, user and movie.
+    """The token does not vouch for this request, user and movie, or no longer does.
 
-    One message whatever failed, so that a client cannot probe which part was wrong.
+    One message whatever failed, so that a client cannot probe which part was wrong;
+    only a token whose signature holds is told that it expired.
     """
 
-    def __init__(self) -> None:
-        super().__init__("token is not valid for this request, user and movie")
+    def __init__(self, message: str = "token is not valid for this request, user and movie") -> None:
+        super().__init__(message)
+
+
+class Conflict(ServingError):
+    """The event's key already holds a different event of the same request (a reused
+    event_id, or a second rating of a movie with another value): not a retry, not stored."""
 
 
 class Unavailable(ServingError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
@@ -21,14 +22,16 @@ from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
 from movierec.serving.outcomes import (
+    Conflict,
     FeedbackOutcome,
+    FeedbackStatus,
     Forbidden,
     Health,
     InvalidFeedback,
     Unavailable,
     UnknownMovie,
 )
-from movierec.serving.tokens import sign_token, verify_token
+from movierec.serving.tokens import check_token, sign_token
 from movierec.stores.deadline import within
 from movierec.stores.ports import EventLog
 
@@ -47,6 +50,7 @@ class ServingConfig:
     # One budget for all the backend calls of a request (listing, assignment, write):
     # past it the request answers 503 instead of making the client wait.
     request_deadline_seconds: float = 1.0
+    token_ttl_seconds: float = 24 * 3600.0  # how long a list's token vouches for feedback on it
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,21 @@ class FeedbackRequest:
 def derived_event_id(request_id: str, movie_id: int, kind: str) -> str:
     """Without a client event_id, one click (or rating) per shown movie per request counts."""
     return hashlib.sha256(f"{request_id}|{movie_id}|{kind}".encode()).hexdigest()[:32]
+
+
+def scoped_event_id(request_id: str, client_event_id: str) -> str:
+    """The stored key of a client's event_id: scoped to its request, so that the same id sent
+    by another user (another request) is another event, never a "duplicate" that drops it.
+
+    The client id cannot hold '|', so this never equals a derived id (three parts).
+    """
+    return hashlib.sha256(f"{request_id}|{client_event_id}".encode()).hexdigest()[:32]
+
+
+def _same_event(a: Feedback, b: Feedback) -> bool:
+    """Whether ``b`` repeats ``a`` (a retry), whatever their times."""
+    fields = ("request_id", "user_id", "movie_id", "type", "value")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
 class RecommendService:
@@ -141,7 +160,7 @@ class RecommendService:
             "model": {"name": model.name, "version": model.version},
             "items": _items(model, movie_ids, scores),
             "fallback": impression.fallback,
-            "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids),
+            "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids, self._expiry()),
         }
 
     def running_experiment(self) -> Experiment | None:
@@ -193,9 +212,11 @@ class RecommendService:
             raise Unavailable("the event log cannot be read") from None
         if impression is None or impression.user_id != req.user_id:
             raise Forbidden()
-        if not verify_token(
-            self.config.token_secret, req.token, req.request_id, impression.user_id, impression.movie_ids
-        ):
+        verdict = check_token(self.config.token_secret, req.token, req.request_id, impression.user_id,
+                              impression.movie_ids, now=self.clock())
+        if verdict == "expired":
+            raise Forbidden("token has expired; ask /recommend for a new list")
+        if verdict == "forged":
             raise Forbidden()
         if req.movie_id not in impression.movie_ids:
             model = self.models.get(impression.model_name, impression.model_version)
@@ -203,7 +224,11 @@ class RecommendService:
                 raise UnknownMovie(req.movie_id)
             raise Forbidden()
         event = Feedback(
-            event_id=req.event_id or derived_event_id(req.request_id, req.movie_id, req.type),
+            event_id=(
+                scoped_event_id(req.request_id, req.event_id)
+                if req.event_id
+                else derived_event_id(req.request_id, req.movie_id, req.type)
+            ),
             ts=self.clock(),
             request_id=req.request_id,
             user_id=req.user_id,
@@ -213,13 +238,29 @@ class RecommendService:
             position=impression.movie_ids.index(req.movie_id) + 1,
             experiment_id=impression.experiment_id,
             variant=impression.variant,
+            extra={"client_event_id": req.event_id} if req.event_id else {},
         )
+        return FeedbackOutcome(event.event_id, self._store_feedback(event, req.event_id))
+
+    def _store_feedback(self, event: Feedback, client_event_id: str | None) -> FeedbackStatus:
+        """``recorded``, or ``duplicate`` for an exact retry; Conflict when the key holds another event."""
         try:
-            created = self.events.record_feedback(event)
+            if self.events.record_feedback(event):
+                return "recorded"
+            stored = self.events.get_feedback(event.event_id)
         except BackendUnavailable as exc:
             log.error("feedback not stored: %s", exc)
             raise Unavailable("the event log could not store this feedback") from None
-        return FeedbackOutcome(event.event_id, "recorded" if created else "duplicate")
+        if stored is not None and not _same_event(stored, event):
+            raise Conflict(
+                f"event_id {client_event_id!r} was already used for another event of this request"
+                if client_event_id
+                else f"a {event.type} of this movie in this request was already recorded with another value"
+            )
+        return "duplicate"
+
+    def _expiry(self) -> int:
+        return math.ceil(self.clock() + self.config.token_ttl_seconds)
 
     # ---------------------------------------------------------------- health
     def warm(self) -> None:
@@ -240,8 +281,9 @@ class RecommendService:
             with within(self.config.request_deadline_seconds):
                 self.events.ping()
             events_ok, events_error = True, None
-        except BackendUnavailable as exc:
-            events_ok, events_error = False, str(exc)
+        except BackendUnavailable as exc:  # the details (paths, project, raw errors) go to the logs only
+            log.warning("health: event log unavailable: %s", exc)
+            events_ok, events_error = False, "unavailable"
         experiment = self._experiment[1] if self._experiment else None
         serving = any(m["version"] for m in models.values())
         healthy = serving and events_ok and not any(m["error"] for m in models.values())

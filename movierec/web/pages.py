@@ -97,9 +97,9 @@ class WebPages:
         if path.startswith(ASSET_PREFIX):
             return _asset(path[len(ASSET_PREFIX):])
         if path == "/api/ab":
-            return _no_store(self._ab())
+            return self._ab()  # JSON answers are no-store (movierec.responses)
         if path == "/api/users":
-            return _no_store(self._users())
+            return self._users()
         return error_response(404, "not_found", f"no route {request.path}")
 
     def _ab(self) -> flask.Response:
@@ -125,11 +125,6 @@ def _asset(name: str) -> flask.Response:
     response = flask.Response(asset(name), status=200, content_type=ASSETS[name])
     response.headers["Cache-Control"] = "no-cache"
     response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def _no_store(response: flask.Response) -> flask.Response:
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

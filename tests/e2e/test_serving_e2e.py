@@ -22,6 +22,11 @@ N_USERS = 400
 WEIGHTS = (0.3, 0.7)
 
 
+def client_event_id(stored: dict) -> str:
+    """The event_id the client sent (the stored key is scoped to its request)."""
+    return stored["extra"]["client_event_id"]
+
+
 def drive(url: str, users: range) -> tuple[list[dict], Counter]:
     """One recommendation per user, a click on the first item for every third user (sent twice)."""
     statuses: Counter = Counter()
@@ -70,7 +75,7 @@ def test_every_accepted_request_is_stored_once_and_shares_follow_weights(backend
         assert stored["movie_ids"] == [i["movie_id"] for i in rec["items"]]
         assert stored["variant"] == rec["variant"] and stored["model_version"] == rec["model"]["version"]
     feedback = backend.events.scan("feedback", 0.0)
-    assert sorted(f["event_id"] for f in feedback) == sorted(f"click-{u}" for u in range(3, N_USERS + 1, 3))
+    assert sorted(client_event_id(f) for f in feedback) == sorted(f"click-{u}" for u in range(3, N_USERS + 1, 3))
 
     shares = Counter(r["variant"] for r in recs)
     assert set(shares) == {"A", "B"}
@@ -118,7 +123,7 @@ def test_hung_firestore_gives_503_and_the_retry_is_stored_exactly_once(gcp_backe
             emulator.resume()
         assert _post_until_stored(url, body) == 201
         assert requests.post(f"{url}/feedback", json=body, timeout=60).status_code == 200
-    assert [f["event_id"] for f in gcp_backend.events.scan("feedback", 0.0)] == ["outage-1"]
+    assert [client_event_id(f) for f in gcp_backend.events.scan("feedback", 0.0)] == ["outage-1"]
 
 
 def test_stopped_firestore_gives_503_and_service_recovers_when_it_returns(gcp_backend, tmp_path):
@@ -138,4 +143,4 @@ def test_stopped_firestore_gives_503_and_service_recovers_when_it_returns(gcp_ba
             time.sleep(1)
         assert response.status_code == 200
         assert _post_until_stored(url, _click_body(response.json(), "after")) == 201
-    assert [f["event_id"] for f in gcp_backend.events.scan("feedback", 0.0)] == ["after"]
+    assert [client_event_id(f) for f in gcp_backend.events.scan("feedback", 0.0)] == ["after"]

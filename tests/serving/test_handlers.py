@@ -66,7 +66,8 @@ def test_recommend_get_returns_the_contract_and_logs_one_impression(client, even
     stored = events.get_impression(body["request_id"])
     assert stored.movie_ids == tuple(i["movie_id"] for i in body["items"])
     assert stored.model_version == published[1]["svd"] and stored.latency_ms > 0
-    assert body["token"] == sign_token(SECRET, body["request_id"], 1, stored.movie_ids)
+    expires_at = int(body["token"].partition(".")[0])
+    assert body["token"] == sign_token(SECRET, body["request_id"], 1, stored.movie_ids, expires_at)
 
 
 def test_recommend_post_json(client, openapi):
@@ -115,7 +116,8 @@ def test_feedback_is_recorded_once_per_event_id(client, events, openapi):
     assert first.status_code == 201
     again = click(client, rec, event_id="evt-1")
     assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
-    assert events.get_feedback("evt-1").position == 1
+    stored = events.get_feedback(first.get_json()["event_id"])
+    assert stored.position == 1 and stored.extra == {"client_event_id": "evt-1"}
     assert len(events.scan("feedback", 0.0)) == 1
 
 
@@ -134,9 +136,9 @@ def test_feedback_without_event_id_is_idempotent_per_shown_movie(client, events)
     "query, message",
     [
         ("", "user_id is required"),
-        ("user_id=abc", "user_id must be a non-negative integer"),
-        ("user_id=-1", "user_id must be a non-negative integer"),
-        ("user_id=1.5", "user_id must be a non-negative integer"),
+        ("user_id=abc", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=-1", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=1.5", "user_id must be an integer in [0, 1000000000000]"),
         ("user_id=1&top_n=0", "top_n must be an integer in [1, 100]"),
         ("user_id=1&top_n=101", "top_n must be an integer in [1, 100]"),
         ("user_id=1&top_n=ten", "top_n must be an integer in [1, 100]"),
@@ -157,8 +159,8 @@ def test_bad_recommend_queries_are_400_with_a_message(client, events, openapi, q
         ({"data": "{not json", "content_type": "application/json"}, 400, "not valid JSON"),
         ({"data": "[1, 2]", "content_type": "application/json"}, 400, "JSON object"),
         ({"data": "user_id=1", "content_type": "application/x-www-form-urlencoded"}, 415, "application/json"),
-        ({"json": {"user_id": "1"}}, 400, "user_id must be a non-negative integer"),
-        ({"json": {"user_id": True}}, 400, "user_id must be a non-negative integer"),
+        ({"json": {"user_id": "1"}}, 400, "user_id must be an integer in [0, 1000000000000]"),
+        ({"json": {"user_id": True}}, 400, "user_id must be an integer in [0, 1000000000000]"),
         ({"json": {"user_id": 1, "top_n": 1000}}, 400, "top_n must be an integer"),
         ({"json": {"user_id": 1, "extra": 1}}, 400, "unknown field 'extra'"),
         ({"json": {"user_id": 1, "pad": "x" * 70_000}}, 413, "exceeds"),
@@ -190,9 +192,10 @@ def test_unknown_path_is_404_json(client):
         ({"type": "rating"}, 400, "a rating needs a value"),
         ({"type": "rating", "value": 9}, 400, "a rating needs a value"),
         ({"value": 3}, 400, "only allowed for type 'rating'"),
-        ({"movie_id": -4}, 400, "movie_id must be a non-negative integer"),
-        ({"movie_id": 987_654}, 400, "unknown movie_id 987654"),
-        ({"token": "0" * 64}, 403, "token is not valid"),
+        ({"movie_id": -4}, 400, "movie_id must be an integer in [0, 1000000000000]"),
+        ({"movie_id": 987_654}, 404, "unknown movie_id 987654"),
+        ({"token": "0" * 64}, 400, "token must be <expires_at>.<64 hex digits>"),
+        ({"token": "9999999999." + "0" * 64}, 403, "token is not valid"),
         ({"user_id": 2}, 403, "token is not valid"),
         ({"request_id": "not-a-request"}, 403, "token is not valid"),
         ({"request_id": None}, 400, "request_id"),
@@ -258,7 +261,8 @@ def test_corrupt_new_version_is_refused_and_the_last_good_one_keeps_serving(clie
     health = client.get("/healthz").get_json()
     assert health["status"] == "degraded"
     assert health["models"]["svd"]["version"] == good
-    assert "checksum mismatch" in health["models"]["svd"]["error"]
+    assert health["models"]["svd"]["error"] == "verification_failed"  # the details are in the logs
+    assert health["models"]["svd"]["refused_version"] == bad.version
 
 
 def test_eventlog_down_gives_503_with_retry_after_and_a_retry_is_stored_once(client, home, events):
@@ -277,7 +281,7 @@ def test_eventlog_down_gives_503_with_retry_after_and_a_retry_is_stored_once(cli
         blocker.close()
     assert click(client, rec, event_id="evt-retry").status_code == 201
     assert click(client, rec, event_id="evt-retry").status_code == 200
-    assert [r["event_id"] for r in events.scan("feedback", 0.0)] == ["evt-retry"]
+    assert [r["extra"]["client_event_id"] for r in events.scan("feedback", 0.0)] == ["evt-retry"]
     assert len(events.scan("impressions", 0.0)) == 1
 
 

@@ -10,6 +10,7 @@ import pytest
 from movierec.responses import RETRY_AFTER_SECONDS
 from movierec.serving import http
 from movierec.serving.outcomes import (
+    Conflict,
     FeedbackOutcome,
     FeedbackStatus,
     Forbidden,
@@ -36,7 +37,8 @@ def test_every_serving_error_has_a_status_and_a_code():
     "error, status, code, message",
     [
         (InvalidFeedback("a rating needs a value in [1, 5]"), 400, "invalid_argument", "a rating needs a value in [1, 5]"),
-        (UnknownMovie(987_654), 400, "invalid_argument", "unknown movie_id 987654"),
+        (UnknownMovie(987_654), 404, "not_found", "unknown movie_id 987654"),
+        (Conflict("event_id 'e' was already used"), 409, "conflict", "event_id 'e' was already used"),
         (Forbidden(), 403, "permission_denied", "token is not valid for this request, user and movie"),
         (Unavailable("the event log cannot be read"), 503, "unavailable", "the event log cannot be read; retry later"),
     ],
@@ -86,7 +88,7 @@ def test_an_instance_without_models_is_unavailable(make_client, local_env, tmp_p
         ("user_id=abc", {"user_id": "abc"}),
         ("user_id=-1", {"user_id": -1}),
         ("user_id=1.5", {"user_id": 1.5}),
-        ("user_id=1000000000000", {"user_id": 10**12 + 1}),
+        ("user_id=1000000000001", {"user_id": 10**12 + 1}),
         ("user_id=1&top_n=0", {"user_id": 1, "top_n": 0}),
         ("user_id=1&top_n=101", {"user_id": 1, "top_n": 101}),
         ("user_id=1&top_n=ten", {"user_id": 1, "top_n": "ten"}),
@@ -111,13 +113,16 @@ def test_get_and_post_accept_the_same_request(client):
     [
         ("user_id=", "user_id is required"),  # a blank form field
         ("user_id=1&top_n=", "top_n must be an integer in [1, 100]"),
-        ("user_id=1%0A", "user_id must be a non-negative integer"),
-        ("user_id=%201", "user_id must be a non-negative integer"),
-        ("user_id=%EF%BC%91", "user_id must be a non-negative integer"),  # a full-width digit one
+        ("user_id=1%0A", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=1%20", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=%201", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=%2B1", "user_id must be an integer in [0, 1000000000000]"),
+        ("user_id=1&top_n=5%0A", "top_n must be an integer in [1, 100]"),
+        ("user_id=%EF%BC%91", "user_id must be an integer in [0, 1000000000000]"),  # a full-width digit one
         ("zeta=1&alpha=2", "unknown parameter 'alpha'"),  # unknown names first, alphabetically
     ],
 )
-def test_query_strings_only_carry_plain_digits(client, query, message):
+def test_query_strings_carry_ascii_numbers_only(client, query, message):
     response = client.get(f"/recommend?{query}")
     assert response.status_code == 400
     assert response.get_json() == {"error": {"code": "invalid_argument", "message": message}}

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from movierec.serving.app import build_app
-from movierec.serving.outcomes import FeedbackOutcome, Forbidden, InvalidFeedback, UnknownMovie
-from movierec.serving.service import FeedbackRequest, RecommendRequest, RecommendService
+from movierec.serving.outcomes import (
+    Conflict,
+    FeedbackOutcome,
+    Forbidden,
+    InvalidFeedback,
+    UnknownMovie,
+)
+from movierec.serving.service import (
+    FeedbackRequest,
+    RecommendRequest,
+    RecommendService,
+    scoped_event_id,
+)
 from movierec.settings import Settings
 
 
@@ -28,10 +39,13 @@ def click_on(rec: dict, **overrides) -> FeedbackRequest:
     return FeedbackRequest(**fields)
 
 
-def test_feedback_is_recorded_then_a_duplicate(service):
+def test_feedback_is_recorded_then_a_duplicate_under_its_request_scoped_key(service):
     rec = service.recommend(RecommendRequest(user_id=1, top_n=3))
-    assert service.feedback(click_on(rec)) == FeedbackOutcome("evt-1", "recorded")
-    assert service.feedback(click_on(rec)) == FeedbackOutcome("evt-1", "duplicate")
+    key = scoped_event_id(rec["request_id"], "evt-1")
+    assert service.feedback(click_on(rec)) == FeedbackOutcome(key, "recorded")
+    assert service.feedback(click_on(rec)) == FeedbackOutcome(key, "duplicate")
+    with pytest.raises(Conflict, match="event_id 'evt-1' was already used"):
+        service.feedback(click_on(rec, movie_id=rec["items"][1]["movie_id"]))
 
 
 @pytest.mark.parametrize(
@@ -41,6 +55,7 @@ def test_feedback_is_recorded_then_a_duplicate(service):
         ({"type": "rating", "value": 0.5}, InvalidFeedback, r"a rating needs a value in \[1, 5\]"),
         ({"movie_id": 987_654}, UnknownMovie, "unknown movie_id 987654"),
         ({"token": "0" * 64}, Forbidden, "token is not valid"),
+        ({"token": "1." + "0" * 64}, Forbidden, "token is not valid"),
         ({"user_id": 2}, Forbidden, "token is not valid"),
     ],
 )
