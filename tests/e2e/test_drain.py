@@ -73,6 +73,7 @@ def test_sigterm_under_load_loses_no_acknowledged_event(local_env, home, tmp_pat
     assert exited_after < CLOUD_RUN_GRACE_S, exited_after
     assert finished_after_sigterm, f"no request was in flight across the SIGTERM: {statuses}"
     assert statuses[500] == 0 and statuses[503] == 0, statuses
-    stored = {row["event_id"] for row in SQLiteEventLog(home / "events.sqlite").scan("feedback", 0.0)}
+    # The stored key is scoped to the request; the client's event_id is kept in extra.
+    stored = {row["extra"]["client_event_id"] for row in SQLiteEventLog(home / "events.sqlite").scan("feedback", 0.0)}
     assert acknowledged <= stored, f"acknowledged but not stored: {sorted(acknowledged - stored)[:5]}"
     assert len(acknowledged) > 50, statuses

@@ -59,7 +59,7 @@ def test_a_refused_live_version_at_cold_start_serves_the_newest_earlier_verified
     assert model is not None and model.version == second
     status = cache.status()["svd"]
     assert status["version"] == second and status["earlier_than_live"] is True
-    assert status["refused_version"] == third and "checksum mismatch" in status["error"]
+    assert status["refused_version"] == third and status["error"] == "verification_failed"
     assert f"live version {third} of svd refused; serving the earlier verified version {second}" in caplog.text
 
     corrupt_version(store, second)  # the previous one is damaged too: one further back

@@ -89,6 +89,9 @@ def background_traffic(url: str, users: range) -> dict[str, Counter]:
 def test_visitor_gets_recommendations_clicks_one_and_sees_it_counted(sync_playwright, server, tmp_path):
     from playwright.sync_api import expect
 
+    # The live panel's first answer builds an in-memory warehouse: seconds on a loaded
+    # 2-core machine, where Playwright's 5 s default failed once.
+    expect.set_options(timeout=20_000)
     before = background_traffic(server, range(1, 41))
     assert set(before["users"]) == {"A", "B"}
 
