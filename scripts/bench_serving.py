@@ -188,7 +188,7 @@ def measure_recommend(label: str, cmd: list[str], env: dict[str, str], home: Pat
                       args: argparse.Namespace, ref_port: int, ref_paths: Path, ref_pid: int) -> dict:
     port = free_port()
     paths = recommend_paths(home / "paths.txt", seed=0)
-    with server([*cmd, "serve", "--port", str(port)], env, port, "/recommend?user_id=1&top_n=10",
+    with server([*cmd, "serve", "--port", str(port), *args.serve_args.split()], env, port, "/recommend?user_id=1&top_n=10",
                 home / f"serve-{label}.log", cwd=cwd) as (proc, cold):
         start_count = impressions_logged(home)
         rounds = []
@@ -242,6 +242,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--compare-rev", default=None, help="also measure the server of this git revision")
+    parser.add_argument("--serve-args", default="", help="extra `movierec serve` options, e.g. '--workers 1 --threads 2'")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during one more wrk round")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -250,7 +251,7 @@ def main() -> int:
     need_tool("wrk", "wrk")
     movielens = os.environ.get("MOVIELENS_DIR") or str(REPO.parent / "shared" / "data" / "ml-100k")
     results: dict[str, object] = {"cpus": os.cpu_count(), "seconds": args.seconds, "repeats": args.repeats,
-                                  "rate": args.rate}
+                                  "rate": args.rate, "serve_args": args.serve_args}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ref_dir = root / "reference"
