@@ -90,6 +90,11 @@ class ModelCache:
                     self._refresh(slot, name, version, now)
         return slot.model
 
+    def problem(self, name: str, version: str | None = None) -> str | None:
+        """What went wrong loading ``name`` (one of :data:`PROBLEMS`), None if nothing did."""
+        slot = self._slots.get((name, version))
+        return slot.error if slot is not None else None
+
     def _refresh(self, slot: _Slot, name: str, version: str | None, now: float) -> None:
         slot.checked_at = now
         try:

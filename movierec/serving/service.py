@@ -104,6 +104,7 @@ class RecommendService:
         self.clock, self.new_id = clock, new_id
         self._experiment: tuple[float, Experiment | None] | None = None
         self._assignments: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._said_no_model = False
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- recommend
@@ -128,7 +129,7 @@ class RecommendService:
         if model is None:
             model, fallback_reason = self.models.get(FALLBACK_MODEL), "popular"
             if model is None:
-                raise Unavailable(f"no version of model {model_name!r} (nor the popular fallback) can be loaded")
+                raise Unavailable(self._no_model_message(model_name))
         ranked = model.scorer.popular(req.top_n) if fallback_reason else model.scorer.recommend(req.user_id, req.top_n)
         movie_ids = [int(m) for m in ranked.item_ids]
         scores = [round(float(s), 6) for s in ranked.scores]
@@ -263,10 +264,22 @@ class RecommendService:
         return math.ceil(self.clock() + self.config.token_ttl_seconds)
 
     # ---------------------------------------------------------------- health
+    def _no_model_message(self, model_name: str) -> str:
+        untrained = {self.models.problem(n) for n in (model_name, FALLBACK_MODEL)} == {"no_live_version"}
+        if untrained:  # a first run: say what to do, not just that it failed
+            return (f"no model is trained yet (neither {model_name!r} nor the popular fallback has a "
+                    "version): run `movierec train` (or `make demo`); the server picks it up within "
+                    "MOVIEREC_ARTIFACT_REFRESH_SECONDS")
+        return f"no version of model {model_name!r} (nor the popular fallback) can be loaded"
+
     def warm(self) -> None:
         """Load what the first requests will need, so they don't pay for it."""
         for name in {self.config.default_model, FALLBACK_MODEL}:
             self.models.get(name)
+        missing = self.models.get(self.config.default_model) is None and self.models.get(FALLBACK_MODEL) is None
+        if missing and not self._said_no_model:  # once per instance, not on every health check
+            self._said_no_model = True
+            log.error("%s", self._no_model_message(self.config.default_model))
         try:
             experiment = self.running_experiment()
         except Unavailable:

@@ -76,7 +76,9 @@ def test_an_instance_without_models_is_unavailable(make_client, local_env, tmp_p
     assert health.status_code == 503 and health.get_json()["status"] == "unavailable"
     refused = client.get("/recommend?user_id=1")
     assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
-    assert "nor the popular fallback" in refused.get_json()["error"]["message"]
+    # A first run (nothing trained) says which command to run.
+    message = refused.get_json()["error"]["message"]
+    assert "no model is trained yet" in message and "run `movierec train`" in message
 
 
 # ---------------------------------------------------------------- one parser for GET and POST
@@ -132,3 +134,12 @@ def test_an_unknown_name_is_a_parameter_in_a_query_and_a_field_in_a_body(client)
     assert client.get("/recommend?user_id=1&colour=red").get_json()["error"]["message"] == "unknown parameter 'colour'"
     posted = client.post("/recommend", json={"user_id": 1, "colour": "red"})
     assert posted.get_json()["error"]["message"] == "unknown field 'colour'"
+
+
+def test_an_untrained_instance_says_what_to_run_once_in_its_log(make_client, local_env, tmp_path, caplog):
+    with caplog.at_level("ERROR", logger="movierec.serving.service"):
+        client = make_client({**local_env, "MOVIEREC_HOME": str(tmp_path / "no-artifacts")})
+        for _ in range(3):
+            client.get("/healthz")
+    told = [r for r in caplog.records if "run `movierec train`" in r.getMessage()]
+    assert len(told) == 1, [r.getMessage() for r in caplog.records]
