@@ -203,7 +203,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 _TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>movierec drift report {{ day }}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>movierec drift report {{ day }}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}

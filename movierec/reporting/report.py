@@ -72,11 +72,13 @@ def render_text(report: ExperimentReport) -> str:
 # --------------------------------------------------------------------------- HTML
 
 _TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>A/B report: {{ v.experiment_id }}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 80em; }
-table { border-collapse: collapse; margin: 1em 0; }
+table { border-collapse: collapse; margin: 1em 0; display: block; overflow-x: auto; max-width: 100%; }
+@media (max-width: 600px) { body { margin: 0.6em; } .verdict { font-size: 1.1em; } }
+svg { max-width: 100%; height: auto; }
 th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, td.text { text-align: left; }
 .verdict { font-size: 1.3em; padding: 0.6em 1em; border-left: 0.4em solid #888; background: #f5f5f5; }
