@@ -28,6 +28,7 @@ preference (ground truth, no sampling) give the direction each design should fin
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -136,7 +137,7 @@ def rate(values: list[bool]) -> tuple[float, float]:
 
 def users_for_power(curve: list[tuple[int, float, float]], target: float = 0.8) -> tuple[float | None, float | None]:
     """Interpolated users at ``target`` power on log(users), with a delta-method standard error."""
-    for (n0, p0, s0), (n1, p1, s1) in zip(curve, curve[1:]):
+    for (n0, p0, s0), (n1, p1, s1) in itertools.pairwise(curve):
         if p0 < target <= p1:
             slope = (p1 - p0) / (math.log(n1) - math.log(n0))
             w = (target - p0) / (p1 - p0)

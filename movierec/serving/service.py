@@ -117,7 +117,8 @@ class RecommendService:
         request_id = self.new_id()  # first: it seeds an interleaved list's coin
         experiment = self.running_experiment()
         experiment_id, variant, model_name, model_version = None, DEFAULT_VARIANT, self.config.default_model, None
-        merged, models = None, ()  # type: tuple[MergedList | None, tuple[LoadedModel, ...]]
+        merged: MergedList | None = None
+        models: tuple[LoadedModel, ...] = ()
         if experiment is not None:
             name, bucket = assign_variant(experiment, req.user_id)
             if name is not None and experiment.design == "interleaved":
