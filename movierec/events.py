@@ -12,6 +12,11 @@ from typing import Any, Literal
 
 ExperimentStatus = Literal["running", "stopped"]
 FeedbackType = Literal["click", "rating"]
+# "ab": each user sees one variant's list. "interleaved": each user sees one list merged
+# from two variants' lists, every item credited to one (movierec.experiments.interleaving).
+Design = Literal["ab", "interleaved"]
+DESIGNS: tuple[str, ...] = ("ab", "interleaved")
+INTERLEAVED_VARIANT = "interleaved"  # the variant of every user of an interleaved experiment
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class Experiment:
     stopped_at: float | None = None
     secondary_metrics: tuple[str, ...] = ()  # shown, exploratory: never change the verdict
     plan: Plan | None = None  # None: stored before plans existed (the analysis defaults apply)
+    design: Design = "ab"
 
     def __post_init__(self) -> None:
         # Metric names alone (older callers, older rows) mean the default margin.
@@ -155,6 +161,7 @@ class Experiment:
         plan = d.get("plan")
         guardrail_plans = d.pop("guardrail_plans", None) or ()
         d["plan"] = Plan(**{**plan, "guardrails": guardrail_plans}) if plan else None
+        d["design"] = d.get("design") or "ab"  # stored before designs existed: an A/B test
         return cls(**d)
 
 
@@ -179,6 +186,15 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class Ranker:
+    """One of the rankers an interleaved list was merged from."""
+
+    variant: str
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
 class Impression:
     request_id: str
     ts: float
@@ -191,20 +207,35 @@ class Impression:
     scores: tuple[float, ...]
     fallback: str | None
     latency_ms: float
+    # Interleaved lists only (empty otherwise, and in rows stored before interleaving):
+    # the variant each shown movie is credited to, aligned with movie_ids, and the rankers.
+    credits: tuple[str, ...] = ()
+    rankers: tuple[Ranker, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         # Built field by field: asdict() deep-copies, and this runs once per request.
         d = {name: getattr(self, name) for name in self.__dataclass_fields__}
         d["movie_ids"] = list(self.movie_ids)
         d["scores"] = list(self.scores)
+        d["credits"] = list(self.credits)
+        d["rankers"] = [asdict(r) for r in self.rankers]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Impression:
-        d = {k: d[k] for k in cls.__dataclass_fields__}
+        d = {k: d.get(k) for k in cls.__dataclass_fields__}
         d["movie_ids"] = tuple(int(m) for m in d["movie_ids"])
         d["scores"] = tuple(float(s) for s in d["scores"])
+        d["credits"] = tuple(str(c) for c in d["credits"] or ())
+        d["rankers"] = tuple(Ranker(**r) for r in d["rankers"] or ())
         return cls(**d)
+
+    def credit_of(self, movie_id: int) -> Ranker | None:
+        """The ranker a shown movie is credited to (None: not an interleaved list)."""
+        if not self.credits:
+            return None
+        variant = self.credits[self.movie_ids.index(movie_id)]
+        return next((r for r in self.rankers if r.variant == variant), None)
 
 
 @dataclass(frozen=True)
@@ -220,6 +251,9 @@ class Feedback:
     experiment_id: str | None
     variant: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # Interleaved lists only: the variant the movie was credited to, and its model version.
+    credit: str | None = None
+    credit_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,4 +261,6 @@ class Feedback:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Feedback:
         d = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        if d.get("extra") is None:
+            d.pop("extra", None)
         return cls(**d)

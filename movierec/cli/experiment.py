@@ -51,6 +51,7 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
         guardrails=guardrails,
         secondary_metrics=secondary,
         plan=plan,
+        design=args.design,
     )
     print("created " + describe(experiment))
     if plan.users_per_variant is None:
@@ -82,6 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", required=True)
     p.add_argument("--variants", default="A=svd,B=ease", help="NAME=MODEL[@VERSION],...; the first is control")
     p.add_argument("--weights", default=None, help="e.g. 50,50 (default: equal)")
+    p.add_argument("--design", choices=("ab", "interleaved"), default="ab",
+                   help="ab (default): each user sees one variant; interleaved: each user sees both "
+                        "variants' lists merged by team draft (exactly two variants)")
     p.add_argument("--coverage", type=float, default=1.0, help="share of users in the experiment")
     p.add_argument("--salt", default=None, help="hash salt (default: id + random suffix)")
     p.add_argument("--primary", default="ctr", help="the one metric the decision is made on (default ctr)")

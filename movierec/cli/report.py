@@ -82,13 +82,21 @@ def _choose(experiments: list, experiment_id: str | None):
     return max(running or experiments, key=lambda e: e.started_at)
 
 
-def _analysed(options: AnalysisOptions, warehouse):
+def _chosen(options: AnalysisOptions, warehouse):
     from movierec.analysis.definitions import list_experiments
+
+    warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
+    return _choose(list_experiments(warehouse), options.experiment)
+
+
+def _analysed(options: AnalysisOptions, warehouse, experiment=None):
     from movierec.analysis.queries import load_experiment_data
     from movierec.analysis.readout import analyse
 
-    warehouse.ensure_schema()  # a fresh warehouse: "no experiment" rather than "no table"
-    experiment = _choose(list_experiments(warehouse), options.experiment)
+    experiment = experiment or _chosen(options, warehouse)
+    if experiment.design == "interleaved":
+        raise ConfigError(f"experiment {experiment.experiment_id!r} is interleaved: it has a preference "
+                          "read-out (`movierec report`), not CTR alerts")
     data = load_experiment_data(warehouse, experiment.experiment_id)
     if not any(v.users or v.impressions for v in data.variants.values()):
         raise DataError(
@@ -121,7 +129,10 @@ def run_report(options: ReportOptions, settings: Settings) -> int:
 
     alerts_on = options.alerts if options.alerts is not None else bool(settings.alert_webhook_url)
     with _warehouse(settings) as warehouse:
-        experiment, data, result = _analysed(options, warehouse)
+        chosen = _chosen(options, warehouse)
+        if chosen.design == "interleaved":
+            return _interleaving_report(options, warehouse, chosen)
+        experiment, data, result = _analysed(options, warehouse, chosen)
         for record in log_fields(result):
             report_log.info(
                 "ab_report %s/%s ctr=%s",
@@ -131,12 +142,7 @@ def run_report(options: ReportOptions, settings: Settings) -> int:
                 extra=record,
             )
         if options.html:
-            path = Path(options.html)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(render_html(result, data), encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot write the HTML report to {path}: {exc}") from exc
+            _write_html(Path(options.html), render_html(result, data))
         outcomes = _dispatch(options, settings, warehouse, experiment, data, result) if alerts_on else []
     if options.json:
         body = result.to_dict()
@@ -150,6 +156,29 @@ def run_report(options: ReportOptions, settings: Settings) -> int:
         if options.html:
             print(f"HTML report written to {options.html}")
     return 0
+
+
+def _interleaving_report(options: ReportOptions, warehouse, experiment) -> int:
+    from movierec.analysis.interleaving import analyse_interleaving
+    from movierec.reporting.interleaving import interleaving_view
+    from movierec.reporting.report import render_view_html, render_view_text
+
+    view = interleaving_view(analyse_interleaving(warehouse, experiment))
+    if options.html:
+        _write_html(Path(options.html), render_view_html(view))
+    print(json.dumps(view.to_dict(), indent=2, allow_nan=False) if options.json else render_view_text(view), end="\n"
+          if options.json else "")
+    if options.html and not options.json:
+        print(f"HTML report written to {options.html}")
+    return 0
+
+
+def _write_html(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the HTML report to {path}: {exc}") from exc
 
 
 def _alert_dict(alert, outcome: str) -> dict:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import replace
 
 from movierec.errors import ConfigError
-from movierec.events import Experiment, Guardrail, Plan, Variant, default_margin
+from movierec.events import DESIGNS, Experiment, Guardrail, Plan, Variant, default_margin
 from movierec.experiments.assignment import validate_experiment
 from movierec.models.artifact import live_version, read_manifest
 from movierec.stores.ports import ArtifactStore, EventLog
@@ -84,7 +84,12 @@ def create_experiment(
     guardrails: tuple[Guardrail, ...] = (),
     secondary_metrics: tuple[str, ...] = (),
     plan: Plan | None = None,
+    design: str = "ab",
 ) -> Experiment:
+    if design not in DESIGNS:
+        raise ConfigError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+    if design == "interleaved" and len(variants) != 2:
+        raise ConfigError(f"an interleaved experiment merges exactly two variants, got {len(variants)}")
     if events.get_experiment(experiment_id) is not None:
         raise ConfigError(f"experiment {experiment_id!r} exists; a new phase needs a new id")
     running = [e.experiment_id for e in events.list_experiments() if e.status == "running"]
@@ -105,6 +110,7 @@ def create_experiment(
         guardrails=guardrails,
         secondary_metrics=secondary_metrics,
         plan=plan,
+        design="interleaved" if design == "interleaved" else "ab",
         created_at=now,
         started_at=now,
     )
@@ -141,7 +147,8 @@ def describe(experiment: Experiment) -> str:
     guardrails = ", ".join(f"{g.metric} (margin -{g.margin:.1%})" for g in experiment.guardrails)
     lines = [
         f"experiment {experiment.experiment_id} ({experiment.status})",
-        f"  salt {experiment.salt}, coverage {experiment.coverage:.0%}, primary metric {experiment.primary_metric}",
+        f"  design {experiment.design}, salt {experiment.salt}, coverage {experiment.coverage:.0%}, "
+        f"primary metric {experiment.primary_metric}",
         f"  guardrails {guardrails or 'none'}; secondary {', '.join(experiment.secondary_metrics) or 'none'}",
     ]
     for v in experiment.variants:

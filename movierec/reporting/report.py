@@ -52,9 +52,9 @@ def render_view_text(view: ReadoutView) -> str:
         f"experiment {view.experiment_id} ({view.status}): {view.summary}",
         view.settings,
         "",
-        _table([list(view.variant_header), *(v.cells() for v in view.variants)], left=1),
-        "",
     ]
+    if view.variant_header:
+        lines += [_table([list(view.variant_header), *(v.cells() for v in view.variants)], left=1), ""]
     if view.comparisons:
         lines += [_table([list(view.comparison_header), *(c.cells() for c in view.comparisons)], left=3), ""]
     lines += list(view.checks)
@@ -93,7 +93,7 @@ tr.bad td.effect { color: #c0262d; font-weight: bold; }
 <p class="verdict {{ v.verdict }}" id="verdict">{{ v.verdict_text }}</p>
 <ul id="reasons">{% for r in v.reasons %}<li>{{ r }}</li>{% endfor %}</ul>
 <p id="summary">{{ v.summary }}; {{ v.settings }}.</p>
-<h2>Variants</h2>
+{% if v.variant_header %}<h2>Variants</h2>
 <table id="variants">
 <tr>{% for h in v.variant_header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in v.variants %}<tr>{% for cell in row.cells() %}<td>{{ cell }}</td>{% endfor %}</tr>
@@ -108,11 +108,11 @@ tr.bad td.effect { color: #c0262d; font-weight: bold; }
 <td class="effect">{{ c.lift }}</td><td class="effect ci">{{ c.ci }}</td><td>{{ c.level }}</td><td>{{ c.p }}</td>
 <td class="text">{{ c.status }}</td><td>{{ c.fixed_ci }}</td><td>{{ c.fixed_p }}</td><td>{{ c.chance }}</td><td>{{ c.loss }}</td>{% endif %}</tr>
 {% endfor %}</table>
-<ul id="checks">{% for line in v.checks %}<li>{{ line }}</li>{% endfor %}</ul>
+{% endif %}<ul id="checks">{% for line in v.checks %}<li>{{ line }}</li>{% endfor %}</ul>
 {% for note in v.notes %}<p class="muted">note: {{ note }}</p>{% endfor %}
-<h2>Over time</h2>
+{% if v.variant_header %}<h2>Over time</h2>
 {% if plots %}{% for plot in plots %}<figure>{{ plot }}</figure>{% endfor %}
-{% else %}<p class="muted">no daily data yet: the plots appear after the first day of traffic.</p>{% endif %}
+{% else %}<p class="muted">no daily data yet: the plots appear after the first day of traffic.</p>{% endif %}{% endif %}
 </body></html>
 """
 
@@ -130,7 +130,12 @@ def render_html(report: ExperimentReport, data: ExperimentData) -> str:
             ctr_plot(points, names, report.primary_metric, level(report.config.alpha)),
             lift_plot(points, [n for n in names if n != report.control], report.control, lift_level),
         ]
-    return _ENV.from_string(_TEMPLATE).render(v=build_view(report), plots=plots)
+    return render_view_html(build_view(report), plots)
+
+
+def render_view_html(view: ReadoutView, plots: Sequence[str] = ()) -> str:
+    """The HTML page of a view (an interleaved experiment's has no variant table or plots)."""
+    return _ENV.from_string(_TEMPLATE).render(v=view, plots=plots)
 
 
 # --------------------------------------------------------------------------- structured log

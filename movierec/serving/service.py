@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from movierec.errors import BackendUnavailable
-from movierec.events import Assignment, Experiment, Feedback, Impression
+from movierec.events import INTERLEAVED_VARIANT, Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
+from movierec.serving.interleaved import MergedList, merged_list
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
 from movierec.serving.outcomes import (
     Conflict,
@@ -114,26 +115,32 @@ class RecommendService:
 
     def _recommend(self, req: RecommendRequest) -> dict[str, Any]:
         start = time.perf_counter()
+        request_id = self.new_id()  # first: it seeds an interleaved list's coin
         experiment = self.running_experiment()
         experiment_id, variant, model_name, model_version = None, DEFAULT_VARIANT, self.config.default_model, None
+        merged: MergedList | None = None
+        models: tuple[LoadedModel, ...] = ()
         if experiment is not None:
             name, bucket = assign_variant(experiment, req.user_id)
-            if name is not None:
+            if name is not None and experiment.design == "interleaved":
+                experiment_id = experiment.experiment_id
+                variant = self._sticky_variant(experiment, req.user_id, INTERLEAVED_VARIANT, bucket)
+                merged = merged_list(self.models, experiment, req.user_id, req.top_n, request_id)
+            elif name is not None:
                 name = self._sticky_variant(experiment, req.user_id, name, bucket)
                 chosen = next((v for v in experiment.variants if v.name == name), None)
                 if chosen is not None:
                     experiment_id, variant = experiment.experiment_id, name
                     model_name, model_version = chosen.model, chosen.version
-        model = self.models.get(model_name, model_version)
-        fallback_reason = None
-        if model is None:
-            model, fallback_reason = self.models.get(FALLBACK_MODEL), "popular"
-            if model is None:
-                raise Unavailable(self._no_model_message(model_name))
-        ranked = model.scorer.popular(req.top_n) if fallback_reason else model.scorer.recommend(req.user_id, req.top_n)
-        movie_ids = [int(m) for m in ranked.item_ids]
-        scores = [round(float(s), 6) for s in ranked.scores]
-        request_id = self.new_id()
+        if merged is not None:
+            models, movie_ids, scores, fallback = merged.models, merged.movie_ids, merged.scores, merged.fallback
+            served_name, served_version = merged.model_name, merged.model_version
+        else:
+            model, fallback = self._model_or_popular(model_name, model_version)
+            ranked = model.scorer.popular(req.top_n) if fallback else model.scorer.recommend(req.user_id, req.top_n)
+            models, movie_ids = (model,), [int(m) for m in ranked.item_ids]
+            scores = [round(float(s), 6) for s in ranked.scores]
+            fallback, served_name, served_version = ranked.fallback or fallback, model.name, model.version
         latency_ms = (time.perf_counter() - start) * 1000
         impression = Impression(
             request_id=request_id,
@@ -141,12 +148,14 @@ class RecommendService:
             user_id=req.user_id,
             experiment_id=experiment_id,
             variant=variant,
-            model_name=model.name,
-            model_version=model.version,
+            model_name=served_name,
+            model_version=served_version,
             movie_ids=tuple(movie_ids),
             scores=tuple(scores),
-            fallback=ranked.fallback or fallback_reason,
+            fallback=fallback,
             latency_ms=round(latency_ms, 3),
+            credits=merged.credits if merged else (),
+            rankers=merged.rankers if merged else (),
         )
         try:
             self.events.record_impression(impression)
@@ -158,11 +167,20 @@ class RecommendService:
             "user_id": req.user_id,
             "experiment": experiment_id,
             "variant": variant,
-            "model": {"name": model.name, "version": model.version},
-            "items": _items(model, movie_ids, scores),
+            "model": {"name": served_name, "version": served_version},
+            "items": _items(models, movie_ids, scores),
             "fallback": impression.fallback,
             "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids, self._expiry()),
         }
+
+    def _model_or_popular(self, name: str, version: str | None) -> tuple[LoadedModel, str | None]:
+        model = self.models.get(name, version)
+        if model is not None:
+            return model, None
+        fallback = self.models.get(FALLBACK_MODEL)
+        if fallback is None:
+            raise Unavailable(self._no_model_message(name))
+        return fallback, "popular"
 
     def running_experiment(self) -> Experiment | None:
         now = self.clock()
@@ -220,10 +238,12 @@ class RecommendService:
         if verdict == "forged":
             raise Forbidden()
         if req.movie_id not in impression.movie_ids:
-            model = self.models.get(impression.model_name, impression.model_version)
+            ranker = impression.rankers[0] if impression.rankers else impression
+            model = self.models.get(ranker.model_name, ranker.model_version)
             if model is not None and req.movie_id not in model.titles:
                 raise UnknownMovie(req.movie_id)
             raise Forbidden()
+        credit = impression.credit_of(req.movie_id)
         event = Feedback(
             event_id=(
                 scoped_event_id(req.request_id, req.event_id)
@@ -240,6 +260,8 @@ class RecommendService:
             experiment_id=impression.experiment_id,
             variant=impression.variant,
             extra={"client_event_id": req.event_id} if req.event_id else {},
+            credit=credit.variant if credit else None,
+            credit_version=credit.model_version if credit else None,
         )
         return FeedbackOutcome(event.event_id, self._store_feedback(event, req.event_id))
 
@@ -309,12 +331,18 @@ class RecommendService:
         )
 
 
-def _items(model: LoadedModel, movie_ids: list[int], scores: list[float]) -> list[dict[str, Any]]:
+def _items(models: tuple[LoadedModel, ...], movie_ids: list[int], scores: list[float]) -> list[dict[str, Any]]:
+    def title(movie_id: int) -> str:
+        return next((m.titles[movie_id] for m in models if movie_id in m.titles), "")
+
+    def genres(movie_id: int) -> str:
+        return next((m.genres[movie_id] for m in models if movie_id in m.genres), "")
+
     return [
         {
             "movie_id": movie_id,
-            "title": model.titles.get(movie_id, ""),
-            "genres": model.genres.get(movie_id, ""),
+            "title": title(movie_id),
+            "genres": genres(movie_id),
             "score": score,
             "rank": rank,
         }

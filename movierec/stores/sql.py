@@ -113,6 +113,10 @@ TABLES: dict[str, Table] = {
                 _c("scores", "FLOAT64", "REPEATED"),
                 _c("fallback", "STRING", "NULLABLE"),
                 _c("latency_ms", "FLOAT64"),
+                # Added with interleaving (nullable/repeated: old rows stay valid, empty).
+                _c("credits", "STRING", "REPEATED"),
+                _c("rankers", "RECORD", "REPEATED", _c("variant", "STRING"), _c("model_name", "STRING"),
+                   _c("model_version", "STRING")),
             ),
             key=("request_id",),
             **_EVENT_LAYOUT,
@@ -131,6 +135,8 @@ TABLES: dict[str, Table] = {
                 _c("experiment_id", "STRING", "NULLABLE"),
                 _c("variant", "STRING"),
                 _c("extra", "JSON", "NULLABLE"),
+                _c("credit", "STRING", "NULLABLE"),  # added with interleaving, as credit_version
+                _c("credit_version", "STRING", "NULLABLE"),
             ),
             key=("event_id",),
             **_EVENT_LAYOUT,
@@ -176,6 +182,7 @@ TABLES: dict[str, Table] = {
                 # existing tables take it as an additive change.
                 _c("guardrail_plans", "RECORD", "REPEATED", _c("metric", "STRING"), _c("baseline", "FLOAT64"),
                    _c("baseline_variance", "FLOAT64"), _c("users_per_variant", "INT64", "NULLABLE")),
+                _c("design", "STRING", "NULLABLE"),  # added with interleaving; null: "ab"
             ),
             key=("experiment_id",),
         ),
@@ -261,9 +268,7 @@ def upsert_sql(tbl: Table, target: str, staging: str) -> str:
     )
 
 
-GET_WATERMARK_SQL = (
-    "SELECT UNIX_MICROS(watermark) AS us FROM export_watermarks WHERE table_name = @name"
-)
+GET_WATERMARK_SQL = "SELECT UNIX_MICROS(watermark) AS us FROM export_watermarks WHERE table_name = @name"
 
 
 # -- transpiling to DuckDB ---------------------------------------------------------------
