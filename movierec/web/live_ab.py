@@ -23,6 +23,7 @@ from dataclasses import asdict
 from typing import Any
 
 from movierec.analysis.config import AnalysisConfig
+from movierec.analysis.interleaving import analyse_interleaving
 from movierec.analysis.queries import load_experiment_data
 from movierec.analysis.readout import ExperimentReport, analyse
 from movierec.errors import ConfigError
@@ -30,7 +31,8 @@ from movierec.events import Experiment
 from movierec.experiments.config import get_experiment
 from movierec.jsonsafe import json_safe
 from movierec.pipelines.export import export_events
-from movierec.reporting.view import build_view
+from movierec.reporting.interleaving import interleaving_view
+from movierec.reporting.view import ReadoutView, build_view
 from movierec.stores.ports import EventLog, Warehouse
 
 DEFAULT_TTL_SECONDS = 2.0
@@ -95,7 +97,23 @@ def panel(experiment: Experiment, report: ExperimentReport, *, computed_at: floa
     return json_safe(body)
 
 
-def empty_panel(message: str, *, computed_at: float) -> dict[str, Any]:
+def view_panel(experiment: Experiment, view: ReadoutView, *, computed_at: float) -> dict[str, Any]:
+    """The panel of an interleaved experiment: its verdict, reasons and notes as the report
+    prints them (there are no per-variant rates: both rankers serve every user)."""
+    return json_safe({
+        **empty_panel(None, computed_at=computed_at),
+        "experiment": {"id": experiment.experiment_id, "status": experiment.status, "control": view.control,
+                       "primary_metric": "preference", "started_at": experiment.started_at,
+                       "design": experiment.design},
+        "summary": view.summary,
+        "settings": view.settings,
+        "verdict": {"code": view.verdict, "text": view.verdict_text, "reasons": list(view.reasons)},
+        "checks": list(view.checks),
+        "notes": list(view.notes),
+    })
+
+
+def empty_panel(message: str | None, *, computed_at: float) -> dict[str, Any]:
     """The panel when there is nothing to analyse, saying why."""
     return {
         "experiment": None,
@@ -153,5 +171,8 @@ class LiveAB:
         except ConfigError:  # none exists: a state of the demo, not an error
             return empty_panel(NO_EXPERIMENT, computed_at=now)
         export_events(self.events, self.warehouse, now=now, overlap_seconds=EXPORT_OVERLAP_SECONDS)
+        if experiment.design == "interleaved":
+            readout = analyse_interleaving(self.warehouse, experiment)
+            return view_panel(experiment, interleaving_view(readout), computed_at=now)
         data = load_experiment_data(self.warehouse, experiment.experiment_id)
         return panel(experiment, analyse(experiment, data, self.analysis), computed_at=now)

@@ -72,6 +72,29 @@ def test_panel_follows_a_new_experiment(client, events):
         assert sum(v["impressions"] for v in panel["variants"]) == 1
 
 
+def test_an_interleaved_experiment_shows_the_reports_preference_verdict(client, events):
+    from movierec.analysis.interleaving import analyse_interleaving
+    from movierec.events import Experiment, Variant
+    from movierec.reporting.interleaving import interleaving_view
+
+    events.put_experiment(Experiment("il", "s-il", (Variant("A", "svd", None, 0.5), Variant("B", "ease", None, 0.5)),
+                                     started_at=1.0, design="interleaved"))
+    for user in range(1, 30):
+        rec = recommend(client, user_id=user)
+        assert rec["variant"] == "interleaved"
+        if user % 2:
+            assert click(client, rec).status_code == 201
+    with DuckDBWarehouse(":memory:") as warehouse:
+        panel = LiveAB(events, warehouse, ttl_seconds=0.0).snapshot()
+        experiment = events.get_experiment("il")
+        expected = interleaving_view(analyse_interleaving(warehouse, experiment))
+    assert panel["experiment"]["design"] == "interleaved"
+    # the same verdict, reasons and notes as `movierec report`
+    assert panel["verdict"] == {"code": expected.verdict, "text": expected.verdict_text,
+                                "reasons": list(expected.reasons)}
+    assert panel["notes"] == list(expected.notes) and panel["variants"] == []
+
+
 def test_an_unreachable_event_log_is_a_503_with_retry_after(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the event log's folder should be")
