@@ -42,6 +42,8 @@ resource "google_cloudfunctions2_function" "this" {
     environment_variables = merge(local.common_env, {
       # The buildpack puts the source in /workspace; movierec/ is imported from there.
       PYTHONPATH = "/workspace"
+      # The functions write the events; each document expires this many days after it.
+      MOVIEREC_EVENT_RETENTION_DAYS = tostring(var.event_retention_days)
     })
 
     dynamic "secret_environment_variables" {

@@ -99,6 +99,17 @@ variable "firestore_database" {
   }
 }
 
+variable "event_retention_days" {
+  type        = number
+  description = "Days an event document (assignment, impression, feedback) stays in Firestore before its TTL deletes it (MOVIEREC_EVENT_RETENTION_DAYS). The daily export has copied it to BigQuery long before."
+  default     = 90
+
+  validation {
+    condition     = var.event_retention_days >= 2 && floor(var.event_retention_days) == var.event_retention_days
+    error_message = "event_retention_days must be a whole number of days, at least 2 (the daily export must run before a document expires)."
+  }
+}
+
 variable "firestore_location" {
   type        = string
   description = "Firestore location (a region such as europe-west1, or a multi-region such as eur3 / nam5). Null: the stack's region. Cannot change after creation."

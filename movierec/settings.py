@@ -33,6 +33,9 @@ class Settings:
     artifact_bucket: str | None = None
     firestore_database: str = "(default)"
     bigquery_dataset: str = "movierec"
+    # Days an event document (assignment, impression, feedback) stays in Firestore before
+    # its TTL deletes it; the warehouse keeps the exported copy.
+    event_retention_days: int = 90
     # Local stand-ins of Google Cloud (tests, demos): host:port or a URL; None in production
     storage_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
@@ -100,6 +103,7 @@ class Settings:
             artifact_bucket=env.get("MOVIEREC_ARTIFACT_BUCKET") or None,
             firestore_database=env.get("MOVIEREC_FIRESTORE_DATABASE", "(default)"),
             bigquery_dataset=env.get("MOVIEREC_BQ_DATASET", "movierec"),
+            event_retention_days=_int(env, "MOVIEREC_EVENT_RETENTION_DAYS", 90, minimum=1),
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
             firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,

@@ -58,6 +58,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     **_EMULATORS,
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
+    "MOVIEREC_EVENT_RETENTION_DAYS": "the jobs write no events (only the functions do)",
     "MOVIEREC_HOME": "set by the image (/tmp/movierec): scratch space of the job",
     "MOVIELENS_DIR": "the job downloads and verifies the official archive",
     "MOVIEREC_DATA_CACHE": "set by the image (/tmp/movierec-cache)",
