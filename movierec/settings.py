@@ -57,6 +57,9 @@ class Settings:
     keepalive_seconds: float = 5.0
     worker_connections: int = 200
     graceful_timeout_seconds: float = 8.0
+    # Prometheus multiprocess mode: where the workers of `movierec serve` keep their metric
+    # values (the server sets it for its workers; a folder of your own may be given).
+    prometheus_multiproc_dir: Path | None = None
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
     # A variant's CTR below this floor alerts from the daily report; None: no floor check.
@@ -119,6 +122,9 @@ class Settings:
             keepalive_seconds=_positive(env, "MOVIEREC_KEEPALIVE_SECONDS", 5.0),
             worker_connections=_int(env, "MOVIEREC_WORKER_CONNECTIONS", 200, minimum=1),
             graceful_timeout_seconds=_positive(env, "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", 8.0),
+            prometheus_multiproc_dir=(
+                Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None
+            ),
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,

@@ -90,7 +90,7 @@ def build_app(settings: Settings) -> ServingApp:
     # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
     configure_logging(settings.log_level, secrets=settings.secrets)
     config = serving_config(settings)  # before any backend is reached: a bad setting fails fast
-    metrics = ServingMetrics.create()
+    metrics = ServingMetrics.create(multiprocess_dir=settings.prometheus_multiproc_dir)
     stores = make_stores(settings)
     unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
     breaker = CircuitBreaker(

@@ -18,22 +18,34 @@ from tests.emulators import free_port
 
 @contextmanager
 def running_server(
-    env: dict[str, str], log_path: Path, *, threads: int | None = None, timeout: float = 60.0
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    threads: int | None = None,
+    workers: int | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[str]:
-    """``threads=None``: movierec serve's default."""
-    with server_process(env, log_path, threads=threads, timeout=timeout) as (url, _proc):
+    """``threads=None``, ``workers=None``: movierec serve's defaults."""
+    with server_process(env, log_path, threads=threads, workers=workers, timeout=timeout) as (url, _proc):
         yield url
 
 
 @contextmanager
 def server_process(
-    env: dict[str, str], log_path: Path, *, threads: int | None = None, timeout: float = 60.0
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    threads: int | None = None,
+    workers: int | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The server's URL and process (to signal it by PID); stopped at the end if still running."""
     port = free_port()
     command = [sys.executable, "-m", "movierec.cli", "serve", "--port", str(port)]
     if threads is not None:
         command += ["--threads", str(threads)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             command,

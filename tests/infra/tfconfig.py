@@ -34,7 +34,7 @@ _EMULATORS = {
 }
 _SERVER_SETTINGS = (
     "MOVIEREC_HEADER_TIMEOUT_SECONDS", "MOVIEREC_BODY_TIMEOUT_SECONDS", "MOVIEREC_KEEPALIVE_SECONDS",
-    "MOVIEREC_WORKER_CONNECTIONS", "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS",
+    "MOVIEREC_WORKER_CONNECTIONS", "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", "PROMETHEUS_MULTIPROC_DIR",
 )
 # Settings.from_env names that the functions and jobs deliberately do NOT get from
 # Terraform, with the reason. A new setting must be added here or to the Terraform
