@@ -18,7 +18,6 @@ resource "google_firestore_database" "events" {
   delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_firestore_index" "feedback_by_request" {

@@ -17,6 +17,7 @@ from typing import Literal
 from movierec.errors import ConfigError
 
 Backend = Literal["local", "gcp"]
+DEV_TOKEN_SECRET = "dev-only-secret"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Settings:
     firestore_emulator_host: str | None = None
     bigquery_emulator_host: str | None = None
     # Serving
-    token_secret: str = field(default="dev-only-secret", repr=False)
+    token_secret: str = field(default=DEV_TOKEN_SECRET, repr=False)
     default_model: str = "svd"
     max_body_bytes: int = 64 * 1024
     artifact_refresh_seconds: float = 60.0
@@ -110,7 +111,7 @@ class Settings:
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
             firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,
-            token_secret=env.get("MOVIEREC_TOKEN_SECRET", "dev-only-secret"),
+            token_secret=env.get("MOVIEREC_TOKEN_SECRET", DEV_TOKEN_SECRET),
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
@@ -141,9 +142,13 @@ class Settings:
             ]
             if missing:
                 raise ConfigError(f"MOVIEREC_BACKEND=gcp needs {', '.join(missing)}")
-            if settings.token_secret == "dev-only-secret":
-                raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
+        # The token secret is serving's alone (movierec.serving.app refuses the dev key on
+        # gcp): the jobs sign no tokens and are not given the secret.
         return settings
+
+    @property
+    def has_dev_token_secret(self) -> bool:
+        return self.token_secret == DEV_TOKEN_SECRET
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:

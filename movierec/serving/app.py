@@ -67,7 +67,10 @@ class ServingApp:
 
 
 def serving_config(settings: Settings) -> ServingConfig:
-    """ConfigError for a dataset movierec does not know: its ratings' bounds would be a guess."""
+    """ConfigError for a dataset movierec does not know (its ratings' bounds would be a
+    guess), and for the development token key on Google Cloud (anyone could forge tokens)."""
+    if settings.backend == "gcp" and settings.has_dev_token_secret:
+        raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
     try:
         scale = rating_scale_of(settings.dataset)
     except DataError as exc:

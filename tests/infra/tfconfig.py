@@ -219,10 +219,17 @@ def env_problems(config: TfConfig, settings_py: Path) -> list[str]:
     return problems
 
 
+def names_of(expression: Any) -> set[str]:
+    """The keys of a map, or the quoted names of a ``toset([...])`` expression."""
+    if isinstance(expression, dict):
+        return set(expression)
+    return set(re.findall(r'"([^"]+)"', str(expression)))
+
+
 def service_account_problems(config: TfConfig) -> list[str]:
     """Each function and job runs as its own service account, which exists."""
     problems = []
-    accounts = config.locals.get("service_accounts", {})
+    accounts = names_of(config.locals.get("service_accounts", {}))
     owners: dict[str, str] = {}
     for kind in ("functions", "jobs"):
         for name, spec in config.locals.get(kind, {}).items():
@@ -334,10 +341,14 @@ def secret_problems(config: TfConfig) -> list[str]:
     if "google_secret_manager_secret" not in config.resources:
         problems.append("no google_secret_manager_secret resource")
     accessor = config.resources.get("google_secret_manager_secret_iam_member", {}).get("accessor")
-    if accessor is None or "local.secrets" not in str(accessor.get("for_each")):
+    if accessor is None or "local.secret_readers" not in str(accessor.get("for_each")):
         problems.append(
-            "no secretAccessor grant over local.secrets for the runtime service accounts"
+            "no secretAccessor grant over local.secret_readers for the runtime service accounts"
         )
+    for workload, keys in config.locals.get("secret_readers", {}).items():
+        for key in keys:
+            if key not in secrets:
+                problems.append(f"{workload} reads secret {key!r}, which local.secrets does not define")
     return problems
 
 
