@@ -1,7 +1,7 @@
 # Cloud Storage (model artifacts, function source) and Artifact Registry (job image).
 
 resource "google_storage_bucket" "artifacts" {
-  #checkov:skip=CKV_GCP_62:Access is audited by Cloud Audit Logs (Data Access logs for Cloud Storage); a second log bucket would only duplicate them.
+  #checkov:skip=CKV_GCP_62:Access is audited by Cloud Audit Logs: Data Access logs for Cloud Storage are enabled in infra/bootstrap (google_project_iam_audit_config.storage); a second log bucket would only duplicate them.
   project                     = var.project_id
   name                        = local.artifact_bucket_name
   location                    = var.region

@@ -59,6 +59,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_EVENT_RETENTION_DAYS": "the jobs write no events (only the functions do)",
+    "MOVIEREC_TOKEN_SECRET": "only serving signs tokens; the jobs are not given the secret (local.secret_readers)",
     "MOVIEREC_HOME": "set by the image (/tmp/movierec): scratch space of the job",
     "MOVIELENS_DIR": "the job downloads and verifies the official archive",
     "MOVIEREC_DATA_CACHE": "set by the image (/tmp/movierec-cache)",
