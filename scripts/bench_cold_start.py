@@ -32,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_function_source  # noqa: E402
+import build_function_source
 
 
 def folder_megabytes(folder: Path) -> float:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         build_function_source.build(work / "source.zip")
         with zipfile.ZipFile(work / "source.zip") as archive:
             archive.extractall(work / "source")
-        print(f"| deps folder | installed MB | cold start median s | min | max | runs |")
+        print("| deps folder | installed MB | cold start median s | min | max | runs |")
         print("|---|---|---|---|---|---|")
         for deps in args.deps:
             cold_start(args.python, deps, work / "source", work / "home")  # warm the OS page cache once

@@ -30,7 +30,12 @@ if TYPE_CHECKING:
     from movierec.data.matrix import InteractionMatrix
     from movierec.data.registry import DATASETS, DatasetSpec, dataset_spec, rating_scale_of
     from movierec.data.splits import kfold, random_split, stratified_split, temporal_split
-    from movierec.data.validation import movies_schema, ratings_schema, validate_movies, validate_ratings
+    from movierec.data.validation import (
+        movies_schema,
+        ratings_schema,
+        validate_movies,
+        validate_ratings,
+    )
 
 _MODULE_OF = {
     "CleaningReport": "cleaning", "clean_ratings": "cleaning",
@@ -48,7 +53,38 @@ _MODULE_OF = {
     "validate_movies": "validation", "validate_ratings": "validation",
 }
 
-__all__ = sorted(_MODULE_OF)
+__all__ = [
+    "DATASETS",
+    "GENRES",
+    "GROUPLENS_URL",
+    "ITEM_ID",
+    "MOVIES_COLUMNS",
+    "RATING",
+    "RATINGS_COLUMNS",
+    "TIMESTAMP",
+    "TITLE",
+    "USER_ID",
+    "YEAR",
+    "CleaningReport",
+    "DatasetSpec",
+    "InteractionMatrix",
+    "MovieLens",
+    "clean_ratings",
+    "dataset_spec",
+    "fetch_dataset",
+    "kfold",
+    "load_movielens",
+    "load_movies",
+    "load_ratings",
+    "movies_schema",
+    "random_split",
+    "rating_scale_of",
+    "ratings_schema",
+    "stratified_split",
+    "temporal_split",
+    "validate_movies",
+    "validate_ratings",
+]
 
 
 def __getattr__(name: str) -> Any:

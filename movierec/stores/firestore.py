@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import grpc
@@ -83,7 +83,7 @@ class FirestoreEventLog:
 
     def _expiring(self, data: dict[str, Any]) -> dict[str, Any]:
         """The event's fields plus ``expire_at`` (a timestamp, as TTL policies require)."""
-        expire_at = datetime.fromtimestamp(float(data["ts"]), UTC) + self._retention
+        expire_at = datetime.fromtimestamp(float(data["ts"]), timezone.utc) + self._retention
         return {**data, EXPIRE_FIELD: expire_at}
 
     @property

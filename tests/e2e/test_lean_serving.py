@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -20,7 +19,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import build_function_source  # noqa: E402
+import build_function_source
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

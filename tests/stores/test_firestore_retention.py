@@ -3,7 +3,7 @@ infra/firestore.tf), ``retention_days`` after the event; reads and scans hide it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -54,7 +54,7 @@ def test_every_event_document_is_written_with_expire_at(firestore_client: Any) -
         expire_at = stored(firestore_client, collection, doc_id)["expire_at"]
         # Firestore gives back a timezone-aware timestamp (microsecond precision).
         assert isinstance(expire_at, datetime) and expire_at.tzinfo is not None
-        assert expire_at == datetime.fromtimestamp(ts, UTC) + timedelta(days=30)
+        assert expire_at == datetime.fromtimestamp(ts, timezone.utc) + timedelta(days=30)
     # Experiments are configuration, not events: they never expire.
     assert "expire_at" not in stored(firestore_client, "experiments", "exp-1")
 
@@ -74,7 +74,7 @@ def test_reads_and_scans_return_the_event_without_the_storage_field(
     for collection in ("impressions", "feedback", "assignments"):
         assert all("expire_at" not in row for row in log.scan(collection, 0.0)), collection
     default = stored(firestore_client, "impressions", "req-1")["expire_at"]
-    assert default == datetime.fromtimestamp(TS, UTC) + timedelta(days=90)
+    assert default == datetime.fromtimestamp(TS, timezone.utc) + timedelta(days=90)
 
 
 def test_the_retention_comes_from_settings(firestore_client: Any, firestore_emulator: Any) -> None:
@@ -93,7 +93,7 @@ def test_the_retention_comes_from_settings(firestore_client: Any, firestore_emul
     log = factory.make_stores(settings).events
     log.record_impression(events()[1])
     expire_at = stored(firestore_client, "impressions", "req-1")["expire_at"]
-    assert expire_at == datetime.fromtimestamp(TS, UTC) + timedelta(days=7)
+    assert expire_at == datetime.fromtimestamp(TS, timezone.utc) + timedelta(days=7)
 
 
 def test_a_retention_below_one_day_is_refused() -> None:
