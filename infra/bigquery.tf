@@ -14,11 +14,10 @@ resource "google_bigquery_dataset" "events" {
   dataset_id    = var.bigquery_dataset
   friendly_name = "movierec events"
   description   = "Impressions, feedback and assignments exported from Firestore, for the A/B analysis"
-  location      = var.bigquery_location
+  location      = local.bigquery_location
 
   delete_contents_on_destroy = !var.deletion_protection
 
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_bigquery_table" "events" {

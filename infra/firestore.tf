@@ -18,7 +18,6 @@ resource "google_firestore_database" "events" {
   delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_firestore_index" "feedback_by_request" {
@@ -49,11 +48,14 @@ resource "google_firestore_field" "unindexed" {
   index_config {}
 }
 
-# Raw events expire once exported to BigQuery: a writer that sets `expire_at`
-# (a timestamp) gets the document deleted after that time. Documents without the
-# field are kept. TTL on `ts` itself would delete them as soon as they are written.
+# Raw events expire once exported to BigQuery: movierec/stores/firestore.py writes
+# `expire_at` (a timestamp, ts + MOVIEREC_EVENT_RETENTION_DAYS) on every assignment,
+# impression and feedback document, and the TTL policy deletes each one, usually
+# within 24 hours after that time (https://cloud.google.com/firestore/docs/ttl).
+# Documents without the field (experiments) are kept. TTL on `ts` itself would delete
+# them as soon as they are written.
 resource "google_firestore_field" "ttl" {
-  for_each = toset(["impressions", "feedback"])
+  for_each = toset(["assignments", "impressions", "feedback"])
 
   project    = var.project_id
   database   = google_firestore_database.events.name

@@ -13,10 +13,13 @@ resource "google_cloudfunctions2_function" "this" {
   build_config {
     runtime         = "python311"
     entry_point     = each.value.entry_point
-    service_account = google_service_account.workload["build"].id
+    service_account = data.google_service_account.workload["build"].id
+    # Images go to the functions' own repository, the only one the build account may write.
+    docker_repository = google_artifact_registry_repository.functions.id
     environment_variables = {
-      # The source root is the repository root (requirements.txt, movierec/);
-      # the functions themselves are in functions/main.py.
+      # The source zip (scripts/build_function_source.py) holds the serving files only:
+      # requirements.txt (= requirements-serving.txt), movierec/ (the modules serving
+      # imports) and functions/main.py, where the functions are.
       GOOGLE_FUNCTION_SOURCE = "functions/main.py"
     }
 
@@ -29,7 +32,7 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   service_config {
-    service_account_email            = google_service_account.workload[each.value.service_account].email
+    service_account_email            = data.google_service_account.workload[each.value.service_account].email
     available_memory                 = each.value.memory
     available_cpu                    = each.value.cpu
     max_instance_request_concurrency = each.value.concurrency
@@ -42,10 +45,12 @@ resource "google_cloudfunctions2_function" "this" {
     environment_variables = merge(local.common_env, {
       # The buildpack puts the source in /workspace; movierec/ is imported from there.
       PYTHONPATH = "/workspace"
+      # The functions write the events; each document expires this many days after it.
+      MOVIEREC_EVENT_RETENTION_DAYS = tostring(var.event_retention_days)
     })
 
     dynamic "secret_environment_variables" {
-      for_each = local.active_secret_env
+      for_each = local.secret_env_of[each.key]
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -56,9 +61,9 @@ resource "google_cloudfunctions2_function" "this" {
   }
 
   depends_on = [
-    google_project_iam_member.workload,
     google_secret_manager_secret_iam_member.accessor,
     google_secret_manager_secret_version.token,
-    google_storage_bucket_iam_member.source_reader,
+    google_storage_bucket_iam_member.build_source,
+    google_artifact_registry_repository_iam_member.build_writer,
   ]
 }

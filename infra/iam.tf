@@ -1,72 +1,106 @@
-# Identities and who may do what. Project-wide roles come from local.project_roles;
-# everything that can be granted on one resource is granted there.
+# Who may do what, granted on the narrowest resource. The identities, their few
+# project-level roles and who may impersonate whom are in infra/bootstrap (applied
+# once by a project owner); this folder only reads the accounts. tests/infra/test_iam.py
+# checks every grant against what each workload's code touches.
 
-resource "google_service_account" "workload" {
+data "google_service_account" "workload" {
   for_each = local.service_accounts
 
-  project      = var.project_id
-  account_id   = "${var.name_prefix}-${each.key}"
-  display_name = "${var.name_prefix} ${each.key}"
-  description  = each.value
-
-  depends_on = [google_project_service.apis]
+  project    = var.project_id
+  account_id = "${var.name_prefix}-${each.key}"
 }
 
-resource "google_project_iam_member" "workload" {
-  for_each = local.project_role_bindings
+# --- Cloud Storage: artifact bucket, by prefix --------------------------------
+# IAM conditions on object names (uniform bucket-level access): a reader lists the
+# bucket and reads only its prefixes; a writer creates, overwrites and deletes only
+# under its prefixes. https://cloud.google.com/storage/docs/access-control/iam#conditions
 
-  project = var.project_id
-  role    = each.value.role
-  member  = google_service_account.workload[each.value.sa].member
-}
-
-# --- Cloud Storage ---------------------------------------------------------
-
-# Serving reads artifacts; it never writes them.
-resource "google_storage_bucket_iam_member" "artifacts_reader" {
-  for_each = toset(["recommend"])
+resource "google_storage_bucket_iam_member" "artifact_readers" {
+  for_each = local.bucket_readers
 
   bucket = google_storage_bucket.artifacts.name
   role   = "roles/storage.objectViewer"
-  member = google_service_account.workload[each.key].member
+  member = data.google_service_account.workload[each.key].member
+
+  condition {
+    title       = "${each.key}-reads"
+    description = "Objects under ${join(", ", each.value)} (and the listing of the bucket)"
+    expression = join(" || ", concat(
+      ["resource.name == \"projects/_/buckets/${google_storage_bucket.artifacts.name}\""],
+      [for prefix in each.value : "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/${prefix}\")"],
+    ))
+  }
 }
 
-# Retrain publishes model versions; the daily job writes reports.
-resource "google_storage_bucket_iam_member" "artifacts_writer" {
-  for_each = local.job_service_accounts
+resource "google_storage_bucket_iam_member" "artifact_writers" {
+  for_each = local.bucket_writers
 
   bucket = google_storage_bucket.artifacts.name
   role   = "roles/storage.objectUser"
-  member = google_service_account.workload[each.key].member
+  member = data.google_service_account.workload[each.key].member
+
+  condition {
+    title       = "${each.key}-writes"
+    description = "Objects under ${join(", ", each.value)} (and the listing of the bucket)"
+    expression = join(" || ", concat(
+      ["resource.name == \"projects/_/buckets/${google_storage_bucket.artifacts.name}\""],
+      [for prefix in each.value : "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.artifacts.name}/objects/${prefix}\")"],
+    ))
+  }
 }
 
-resource "google_storage_bucket_iam_member" "source_reader" {
+# --- Cloud Build of the functions ---------------------------------------------
+# https://cloud.google.com/functions/docs/securing/build-custom-sa (and
+# https://cloud.google.com/run/docs/configuring/services/build-service-account) list
+# the roles of a custom build account: Logs Writer (project, infra/bootstrap),
+# Artifact Registry Writer (here: only the functions' repository, which the functions
+# name as docker_repository) and Storage Object Admin (here: only the source bucket,
+# to retrieve the function source).
+
+resource "google_storage_bucket_iam_member" "build_source" {
   bucket = google_storage_bucket.function_source.name
-  role   = "roles/storage.objectViewer"
-  member = google_service_account.workload["build"].member
+  role   = "roles/storage.objectAdmin"
+  member = data.google_service_account.workload["build"].member
 }
 
-# --- BigQuery ----------------------------------------------------------------
+resource "google_artifact_registry_repository_iam_member" "build_writer" {
+  project    = var.project_id
+  location   = var.region
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = data.google_service_account.workload["build"].member
+}
 
+# --- BigQuery --------------------------------------------------------------------
+
+# The daily job loads the exports and records alerts; retrain only reads feedback.
 resource "google_bigquery_dataset_iam_member" "daily_editor" {
   project    = var.project_id
   dataset_id = google_bigquery_dataset.events.dataset_id
   role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.workload["daily"].member
+  member     = data.google_service_account.workload["daily"].member
 }
 
-# --- Secret Manager ----------------------------------------------------------
+resource "google_bigquery_dataset_iam_member" "retrain_viewer" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = data.google_service_account.workload["retrain"].member
+}
+
+# --- Secret Manager: each workload its own secrets --------------------------------
 
 resource "google_secret_manager_secret_iam_member" "accessor" {
   for_each = {
-    for pair in setproduct(keys(local.secrets), local.runtime_service_accounts) :
-    "${pair[0]}/${pair[1]}" => { secret = pair[0], sa = pair[1] }
+    for pair in flatten([
+      for sa, keys in local.secret_readers : [for key in keys : { sa = sa, secret = key }]
+    ]) : "${pair.secret}/${pair.sa}" => pair
   }
 
   project   = var.project_id
   secret_id = google_secret_manager_secret.this[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.workload[each.value.sa].member
+  member    = data.google_service_account.workload[each.value.sa].member
 }
 
 # --- Cloud Run ---------------------------------------------------------------
@@ -92,53 +126,18 @@ resource "google_cloud_run_v2_job_iam_member" "scheduler_invoker" {
   location = var.region
   name     = google_cloud_run_v2_job.this[each.key].name
   role     = "roles/run.invoker"
-  member   = google_service_account.workload["scheduler"].member
+  member   = data.google_service_account.workload["scheduler"].member
 }
 
-# The deploy identity may act as each runtime identity (to deploy with it), granted
-# per service account rather than project-wide.
-resource "google_service_account_iam_member" "deploy_acts_as" {
-  for_each = { for name, _ in local.service_accounts : name => name if name != "deploy" }
+# The retrain workflow's account: start the retrain job (run.invoker is what
+# `gcloud run jobs execute` needs, https://cloud.google.com/run/docs/execute/jobs)
+# and watch its execution for --wait (run.viewer), on that one job only.
+resource "google_cloud_run_v2_job_iam_member" "dispatch" {
+  for_each = toset(["roles/run.invoker", "roles/run.viewer"])
 
-  service_account_id = google_service_account.workload[each.key].name
-  role               = "roles/iam.serviceAccountUser"
-  member             = google_service_account.workload["deploy"].member
-}
-
-# --- GitHub Actions through Workload Identity Federation (no JSON keys) ------
-
-resource "google_iam_workload_identity_pool" "github" {
-  project                   = var.project_id
-  workload_identity_pool_id = "${var.name_prefix}-github"
-  display_name              = "GitHub Actions"
-  description               = "OIDC tokens of ${var.github_repository}'s workflows"
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_iam_workload_identity_pool_provider" "github" {
-  #checkov:skip=CKV_GCP_125:The condition pins assertion.sub to repo:OWNER/NAME:ref:REF; checkov cannot see the owner/name inside var.github_repository (validated as owner/name).
-  project                            = var.project_id
-  workload_identity_pool_id          = google_iam_workload_identity_pool.github.workload_identity_pool_id
-  workload_identity_pool_provider_id = "github-actions"
-  display_name                       = "GitHub Actions OIDC"
-
-  attribute_mapping = {
-    "google.subject"       = "assertion.sub"
-    "attribute.repository" = "assertion.repository"
-    "attribute.ref"        = "assertion.ref"
-  }
-  # Only this repository's workflows running on the deploy ref can exchange a token
-  # (the OIDC subject of a push, schedule or dispatch run on main).
-  attribute_condition = "assertion.sub == 'repo:${var.github_repository}:ref:${var.github_deploy_ref}'"
-
-  oidc {
-    issuer_uri = "https://token.actions.githubusercontent.com"
-  }
-}
-
-resource "google_service_account_iam_member" "deploy_wif" {
-  service_account_id = google_service_account.workload["deploy"].name
-  role               = "roles/iam.workloadIdentityUser"
-  member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/attribute.repository/${var.github_repository}"
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_job.this["retrain"].name
+  role     = each.key
+  member   = data.google_service_account.workload["dispatch"].member
 }

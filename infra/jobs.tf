@@ -15,9 +15,20 @@ resource "google_cloud_run_v2_job" "this" {
     parallelism = 1
 
     template {
-      service_account = google_service_account.workload[each.value.service_account].email
+      service_account = data.google_service_account.workload[each.value.service_account].email
       timeout         = each.value.timeout
       max_retries     = 1
+
+      dynamic "volumes" {
+        for_each = each.value.mounts_artifacts ? [1] : []
+        content {
+          name = "artifacts"
+          gcs {
+            bucket    = google_storage_bucket.artifacts.name
+            read_only = false
+          }
+        }
+      }
 
       containers {
         image   = var.job_image
@@ -31,6 +42,17 @@ resource "google_cloud_run_v2_job" "this" {
           }
         }
 
+        # The artifact bucket, mounted (Cloud Storage FUSE) where the MLflow file store of
+        # the training runs lives: runs survive the job and are read with
+        # `mlflow ui --backend-store-uri gs://...` or a copy (infra/README.md, "MLflow").
+        dynamic "volume_mounts" {
+          for_each = each.value.mounts_artifacts ? [1] : []
+          content {
+            name       = "artifacts"
+            mount_path = local.artifacts_mount
+          }
+        }
+
         dynamic "env" {
           for_each = { for name, value in merge(local.common_env, each.value.env) : name => value if value != null }
           content {
@@ -40,7 +62,7 @@ resource "google_cloud_run_v2_job" "this" {
         }
 
         dynamic "env" {
-          for_each = local.active_secret_env
+          for_each = local.secret_env_of[each.key]
           content {
             name = env.key
             value_source {
@@ -56,9 +78,8 @@ resource "google_cloud_run_v2_job" "this" {
   }
 
   depends_on = [
-    google_project_iam_member.workload,
     google_secret_manager_secret_iam_member.accessor,
-    google_secret_manager_secret_version.token,
+    google_storage_bucket_iam_member.artifact_writers,
   ]
 }
 
@@ -85,7 +106,7 @@ resource "google_cloud_scheduler_job" "this" {
     uri         = "https://run.googleapis.com/v2/${google_cloud_run_v2_job.this[each.key].id}:run"
 
     oauth_token {
-      service_account_email = google_service_account.workload["scheduler"].email
+      service_account_email = data.google_service_account.workload["scheduler"].email
       scope                 = "https://www.googleapis.com/auth/cloud-platform"
     }
   }

@@ -15,7 +15,7 @@ output "job_names" {
 
 output "service_accounts" {
   description = "E-mail of each workload's service account."
-  value       = { for name, sa in google_service_account.workload : name => sa.email }
+  value       = { for name, sa in data.google_service_account.workload : name => sa.email }
 }
 
 output "artifact_bucket" {
@@ -38,12 +38,17 @@ output "firestore_database" {
   value       = google_firestore_database.events.name
 }
 
-output "workload_identity_provider" {
-  description = "Full name of the WIF provider: the GitHub variable GCP_WORKLOAD_IDENTITY_PROVIDER."
-  value       = google_iam_workload_identity_pool_provider.github.name
+output "retrain_job_name" {
+  description = "Cloud Run job the retrain workflow starts: the GitHub variable GCP_RETRAIN_JOB."
+  value       = google_cloud_run_v2_job.this["retrain"].name
 }
 
 output "deploy_service_account" {
-  description = "Service account GitHub Actions impersonates: the GitHub variable GCP_DEPLOY_SERVICE_ACCOUNT."
-  value       = google_service_account.workload["deploy"].email
+  description = "Service account GitHub Actions deploys as: the GitHub variable GCP_DEPLOY_SERVICE_ACCOUNT."
+  value       = data.google_service_account.workload["deploy"].email
+}
+
+output "mlflow_tracking_uri" {
+  description = "Where the retrain job's MLflow runs are kept."
+  value       = local.jobs["retrain"].env.MLFLOW_TRACKING_URI
 }

@@ -10,7 +10,6 @@ resource "google_secret_manager_secret" "this" {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
 }
 
 # The token key is random and lives only in Secret Manager (and the state bucket,

@@ -1,7 +1,7 @@
 # Cloud Storage (model artifacts, function source) and Artifact Registry (job image).
 
 resource "google_storage_bucket" "artifacts" {
-  #checkov:skip=CKV_GCP_62:Access is audited by Cloud Audit Logs (Data Access logs for Cloud Storage); a second log bucket would only duplicate them.
+  #checkov:skip=CKV_GCP_62:Access is audited by Cloud Audit Logs: Data Access logs for Cloud Storage are enabled in infra/bootstrap (google_project_iam_audit_config.storage); a second log bucket would only duplicate them.
   project                     = var.project_id
   name                        = local.artifact_bucket_name
   location                    = var.region
@@ -36,7 +36,6 @@ resource "google_storage_bucket" "artifacts" {
     }
   }
 
-  depends_on = [google_project_service.apis]
 }
 
 # Source zips of the functions: one object per content hash, read once by Cloud Build.
@@ -61,7 +60,6 @@ resource "google_storage_bucket" "function_source" {
     }
   }
 
-  depends_on = [google_project_service.apis]
 }
 
 resource "google_storage_bucket_object" "function_source" {
@@ -99,5 +97,30 @@ resource "google_artifact_registry_repository" "images" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+}
+
+# The functions' build images (Cloud Build of the functions writes here and nowhere else).
+resource "google_artifact_registry_repository" "functions" {
+  #checkov:skip=CKV_GCP_84:Images hold public code only; Google-managed encryption is enough and a CMEK key would add KMS cost and key custody.
+  project       = var.project_id
+  location      = var.region
+  repository_id = "${var.name_prefix}-functions"
+  description   = "Build images of the movierec functions"
+  format        = "DOCKER"
+
+  cleanup_policy_dry_run = false
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 5
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      older_than = "2592000s"
+    }
+  }
 }

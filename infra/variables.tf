@@ -99,6 +99,17 @@ variable "firestore_database" {
   }
 }
 
+variable "event_retention_days" {
+  type        = number
+  description = "Days an event document (assignment, impression, feedback) stays in Firestore before its TTL deletes it (MOVIEREC_EVENT_RETENTION_DAYS). The daily export has copied it to BigQuery long before."
+  default     = 90
+
+  validation {
+    condition     = var.event_retention_days >= 2 && floor(var.event_retention_days) == var.event_retention_days
+    error_message = "event_retention_days must be a whole number of days, at least 2 (the daily export must run before a document expires)."
+  }
+}
+
 variable "firestore_location" {
   type        = string
   description = "Firestore location (a region such as europe-west1, or a multi-region such as eur3 / nam5). Null: the stack's region. Cannot change after creation."
@@ -123,11 +134,11 @@ variable "bigquery_dataset" {
 
 variable "bigquery_location" {
   type        = string
-  description = "BigQuery dataset location (EU, US or a region). Keep it with the bucket and Firestore to avoid cross-region egress."
-  default     = "EU"
+  description = "BigQuery dataset location (EU, US or a region); null: var.region, with the bucket and Firestore, so no cross-region egress."
+  default     = null
 
   validation {
-    condition     = can(regex("^(EU|US|[a-z]+-[a-z]+[0-9])$", var.bigquery_location))
+    condition     = var.bigquery_location == null || can(regex("^(EU|US|[a-z]+-[a-z]+[0-9])$", var.bigquery_location))
     error_message = "bigquery_location must be EU, US or a region such as europe-west1."
   }
 }
@@ -156,7 +167,7 @@ variable "dataset" {
 
 variable "mlflow_tracking_uri" {
   type        = string
-  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: runs are tracked in a local file inside the job and dropped."
+  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: the file store under mlflow/ of the artifact bucket, mounted into the job (Cloud Storage FUSE), which survives the job."
   default     = null
 
   validation {
@@ -353,30 +364,5 @@ variable "ctr_floor" {
   validation {
     condition     = var.ctr_floor >= 0 && var.ctr_floor < 1
     error_message = "ctr_floor must be a fraction in [0, 1)."
-  }
-}
-
-# ---------------------------------------------------------------------------
-# Delivery
-# ---------------------------------------------------------------------------
-
-variable "github_repository" {
-  type        = string
-  description = "GitHub repository (owner/name) whose Actions may deploy through Workload Identity Federation."
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", var.github_repository))
-    error_message = "github_repository must be of the form owner/name."
-  }
-}
-
-variable "github_deploy_ref" {
-  type        = string
-  description = "Git ref whose workflows may impersonate the deploy service account; other branches and pull requests get no Google credentials."
-  default     = "refs/heads/main"
-
-  validation {
-    condition     = can(regex("^refs/(heads|tags)/.+$", var.github_deploy_ref))
-    error_message = "github_deploy_ref must be a full ref such as refs/heads/main."
   }
 }

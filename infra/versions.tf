@@ -5,7 +5,7 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.20"
+      version = "~> 7.0"
     }
     random = {
       source  = "hashicorp/random"

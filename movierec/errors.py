@@ -9,6 +9,14 @@ class DataError(MovierecError):
     """Input data is missing, unreadable, corrupt or fails validation."""
 
 
+class NothingToAnalyse(DataError):
+    """There is no data to analyse yet (no experiment, no exported event, an empty window).
+
+    A command stops with this; a scheduled job reports it and succeeds, because a fresh
+    deployment is no failure to retry.
+    """
+
+
 class ArtifactError(MovierecError):
     """A model artifact is missing, incomplete or fails its checksum."""
 

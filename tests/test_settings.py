@@ -20,3 +20,16 @@ def test_fractional_seconds_and_an_optional_ctr_floor() -> None:
 def test_a_bad_number_names_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match="MOVIEREC_ARTIFACT_REFRESH_SECONDS"):
         Settings.from_env({"MOVIEREC_ARTIFACT_REFRESH_SECONDS": raw})
+
+
+def test_the_jobs_need_no_token_secret_but_serving_refuses_the_dev_key_on_gcp() -> None:
+    from movierec.errors import ConfigError
+    from movierec.serving.app import serving_config
+    from movierec.settings import Settings
+
+    env = {"MOVIEREC_BACKEND": "gcp", "GOOGLE_CLOUD_PROJECT": "p", "MOVIEREC_ARTIFACT_BUCKET": "b"}
+    settings = Settings.from_env(env)  # a job: no token secret mounted (infra: local.secret_readers)
+    assert settings.has_dev_token_secret
+    with pytest.raises(ConfigError, match="MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET"):
+        serving_config(settings)
+    assert serving_config(Settings.from_env({**env, "MOVIEREC_TOKEN_SECRET": "k" * 32})).token_secret == "k" * 32

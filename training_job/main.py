@@ -9,14 +9,22 @@
 
 Settings come from the job's environment (see README), read once and passed to every
 step. A single-step job takes the options of its `movierec` command; a step without
-options runs with the defaults of the command's options class.
+options runs with the job's defaults (the command's, except where ``Step.job_defaults``
+says otherwise: the report skips, exit 0, while there is nothing to analyse).
+
+Every job is safe to retry (Cloud Run retries a failed task, Scheduler a missed
+start): export moves its watermark only after a page is stored and dedupes on keys,
+an alert is recorded only once delivered and is not repeated within its cool-down,
+the drift report of a day overwrites that day's object, and retrain's crash safety is
+in docs/ARCHITECTURE.md ("Crash safety"). tests/jobs/test_training_job.py runs
+``daily`` twice and checks the second run changes nothing.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -40,15 +48,21 @@ class Step:
     options: type
     # Exit codes that are findings, not failures: the job goes on and succeeds.
     findings: frozenset[int] = frozenset()
+    # Options a scheduled run without arguments uses instead of the command line's defaults.
+    job_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def options_from(self, argv: Sequence[str]) -> Any:
-        return parse_options(self.command, self.options, argv, prog=PROG) if argv else self.options()
+        if argv:
+            return parse_options(self.command, self.options, argv, prog=PROG)
+        return self.options(**self.job_defaults)
 
 
 TRAIN = Step("train", run_train, TrainOptions)
 RETRAIN = Step("retrain", run_retrain, RetrainOptions)
 EXPORT = Step("export", run_export, ExportOptions)
-REPORT = Step("report", run_report, ReportOptions)
+# Before the first experiment there is nothing to read out: that is no failure of the
+# daily job (which would be retried and would never reach drift).
+REPORT = Step("report", run_report, ReportOptions, job_defaults={"skip_when_empty": True})
 # Drift exits EXIT_DRIFT after alerting on a failed test: the alert is the job's outcome.
 DRIFT = Step("drift", run_drift, DriftOptions, findings=frozenset({EXIT_DRIFT}))
 

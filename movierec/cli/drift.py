@@ -1,4 +1,9 @@
-"""`movierec drift`: compare the served recommendations of the last days with a reference window."""
+"""`movierec drift`: compare the served recommendations of the last days with a reference window.
+
+With nothing to compare yet (a fresh deployment: no impressions in the reference window
+and no live popularity model) it prints "nothing to analyse" and exits 0: no drift can be
+shown, and the daily job must not fail (and be retried) for it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movierec.cli.common import command
-from movierec.errors import ConfigError
+from movierec.errors import ConfigError, NothingToAnalyse
 from movierec.settings import Settings
 
 EXIT_DRIFT = 1
@@ -37,15 +42,19 @@ def run_drift(options: DriftOptions, settings: Settings) -> int:
     stores = make_stores(settings)
     # The warehouse remembers the alerts sent, so a lasting drift alerts once per cool-down.
     with closing(make_warehouse(settings)) as warehouse:
-        report, key, alert = run_drift_report(
-            stores.events,
-            stores.artifacts,
-            Alerter(warehouse, settings.alert_webhook_url),
-            now=time.time() if options.now is None else options.now,
-            reference_days=options.reference_days,
-            current_days=options.current_days,
-            popularity_model=options.popularity_model or None,
-        )
+        try:
+            report, key, alert = run_drift_report(
+                stores.events,
+                stores.artifacts,
+                Alerter(warehouse, settings.alert_webhook_url),
+                now=time.time() if options.now is None else options.now,
+                reference_days=options.reference_days,
+                current_days=options.current_days,
+                popularity_model=options.popularity_model or None,
+            )
+        except NothingToAnalyse as exc:
+            print(f"drift: nothing to analyse: {exc}")
+            return 0
     if options.html:
         Path(options.html).write_text(report.html, encoding="utf-8")
     summary = {

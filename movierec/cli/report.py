@@ -8,6 +8,11 @@ CTR alerts; without a flag it does so exactly when ``MOVIEREC_ALERT_WEBHOOK_URL`
 set, so the scheduled job (``training_job.main report`` / ``daily``) alerts once a
 webhook is configured and a developer's `movierec report` never posts anything.
 ``--no-alerts`` turns it off.
+
+Before the first experiment (or before its first exported event) there is nothing to
+read out: `movierec report` says so and exits 2, while the scheduled jobs run it with
+``--skip-when-empty`` (``ReportOptions.skip_when_empty``), which prints "nothing to
+analyse" and exits 0, so the daily job goes on to drift and is not retried for it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movierec.cli.common import command
-from movierec.errors import ConfigError, DataError
+from movierec.errors import ConfigError, NothingToAnalyse
 from movierec.settings import Settings
 
 # The ab_report lines feed a log-based metric: keep them whatever the CLI's log level.
@@ -49,6 +54,7 @@ class AnalysisOptions:
 class ReportOptions(AnalysisOptions):
     html: str | None = None
     alerts: bool | None = None  # None: alert exactly when a webhook is configured
+    skip_when_empty: bool = False  # no experiment or no data yet: exit 0, not 2
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def _choose(experiments: list, experiment_id: str | None):
             "if it was created recently, run `movierec export` first"
         )
     if not experiments:
-        raise ConfigError(
+        raise NothingToAnalyse(
             "no experiment in the warehouse: create one (`movierec experiment create`) "
             "and copy events with `movierec export`"
         )
@@ -99,7 +105,7 @@ def _analysed(options: AnalysisOptions, warehouse, experiment=None):
                           "read-out (`movierec report`), not CTR alerts")
     data = load_experiment_data(warehouse, experiment.experiment_id)
     if not any(v.users or v.impressions for v in data.variants.values()):
-        raise DataError(
+        raise NothingToAnalyse(
             f"experiment {experiment.experiment_id!r} has no data in the warehouse yet "
             "(no assignments or impressions); run `movierec export` once traffic has arrived"
         )
@@ -129,10 +135,16 @@ def run_report(options: ReportOptions, settings: Settings) -> int:
 
     alerts_on = options.alerts if options.alerts is not None else bool(settings.alert_webhook_url)
     with _warehouse(settings) as warehouse:
-        chosen = _chosen(options, warehouse)
-        if chosen.design == "interleaved":
-            return _interleaving_report(options, warehouse, chosen)
-        experiment, data, result = _analysed(options, warehouse, chosen)
+        try:
+            chosen = _chosen(options, warehouse)
+            if chosen.design == "interleaved":
+                return _interleaving_report(options, warehouse, chosen)
+            experiment, data, result = _analysed(options, warehouse, chosen)
+        except NothingToAnalyse as exc:
+            if not options.skip_when_empty:
+                raise
+            print(f"nothing to analyse: {exc}")
+            return 0
         for record in log_fields(result):
             report_log.info(
                 "ab_report %s/%s ctr=%s",
@@ -238,6 +250,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check and send CTR alerts (default: when MOVIEREC_ALERT_WEBHOOK_URL is set)",
     )
     _add_alert_options(p)
+    p.add_argument(
+        "--skip-when-empty",
+        action="store_true",
+        help="no experiment or no data yet: print 'nothing to analyse' and exit 0 (the scheduled jobs' behaviour)",
+    )
     p.set_defaults(func=command(run_report, ReportOptions))
 
     group = sub.add_parser("alerts", help="CTR alerting").add_subparsers(dest="alerts_command", required=True)

@@ -13,14 +13,23 @@ Series (``function`` is the Cloud Run function name: recommend, feedback, health
 
 ``variant`` is ``none`` when a request failed before the user was assigned (bad input).
 The registry is the process's own, not prometheus_client's global one: two apps in one
-test process (or one process per worker) never mix their counts.
+test process never mix their counts.
+
+Several processes (``movierec serve --workers N``): prometheus-client's multiprocess
+mode (https://prometheus.github.io/client_python/multiprocess/). The server gives every
+worker ``PROMETHEUS_MULTIPROC_DIR`` before it imports prometheus_client, so each worker
+writes its values to memory-mapped files there; a scrape, whichever worker answers it,
+merges the files of every worker (``MultiProcessCollector``): counters and histograms
+summed, the in-flight gauge summed over live workers (``livesum``). Without it each
+scrape would show the one worker that answered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 NO_VARIANT = "none"
@@ -42,11 +51,14 @@ class ServingMetrics:
     in_flight: Gauge
     impressions: Counter
     feedback: Counter
+    # The PROMETHEUS_MULTIPROC_DIR of the workers of one server; None: one process.
+    multiprocess_dir: Path | None = None
 
     @classmethod
-    def create(cls) -> ServingMetrics:
+    def create(cls, multiprocess_dir: Path | None = None) -> ServingMetrics:
         registry = CollectorRegistry(auto_describe=True)
         return cls(
+            multiprocess_dir=multiprocess_dir,
             registry=registry,
             latency=Histogram(
                 "movierec_request_duration_seconds",
@@ -65,7 +77,11 @@ class ServingMetrics:
                 registry=registry,
             ),
             in_flight=Gauge(
-                "movierec_requests_in_flight", "Requests being served", ("function",), registry=registry
+                "movierec_requests_in_flight",
+                "Requests being served",
+                ("function",),
+                registry=registry,
+                multiprocess_mode="livesum",  # a dead worker's requests are no longer in flight
             ),
             impressions=Counter(
                 "movierec_impressions", "Recommendation lists stored in the event log", ("variant",), registry=registry
@@ -87,5 +103,15 @@ class ServingMetrics:
             self.errors.labels(function, variant, status_class(status)).inc()
 
     def exposition(self) -> bytes:
-        """The registry in Prometheus text exposition format."""
-        return generate_latest(self.registry)
+        """The metrics in Prometheus text exposition format: this process's, or every worker's."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=str(self.multiprocess_dir))
+        return generate_latest(merged)
+
+
+def mark_worker_dead(multiprocess_dir: Path, pid: int) -> None:
+    """Drop a dead worker's live gauge values (its counters stay in the totals)."""
+    multiprocess.mark_process_dead(pid, str(multiprocess_dir))
+

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, select_autoescape
 
-from movierec.errors import ArtifactError, ConfigError
+from movierec.errors import ArtifactError, ConfigError, NothingToAnalyse
 from movierec.models.artifact import load_artifact
 from movierec.reporting.alerting import Alert, Alerter, Dispatched
 from movierec.reporting.drift_checks import (
@@ -175,6 +175,11 @@ def run_drift_report(
         except ArtifactError as exc:
             log.warning("popularity from the reference window instead: %s", exc)
     if popularity is None:
+        if not rows["reference"]["impressions"]:
+            raise NothingToAnalyse(
+                "no impressions in the reference window and no live "
+                f"{popularity_model or 'popularity'} model to rank items by"
+            )
         popularity = Popularity.from_impressions(rows["reference"]["impressions"])
     report = build_drift_report(
         rows["reference"],

@@ -67,7 +67,10 @@ class ServingApp:
 
 
 def serving_config(settings: Settings) -> ServingConfig:
-    """ConfigError for a dataset movierec does not know: its ratings' bounds would be a guess."""
+    """ConfigError for a dataset movierec does not know (its ratings' bounds would be a
+    guess), and for the development token key on Google Cloud (anyone could forge tokens)."""
+    if settings.backend == "gcp" and settings.has_dev_token_secret:
+        raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
     try:
         scale = rating_scale_of(settings.dataset)
     except DataError as exc:
@@ -91,7 +94,7 @@ def build_app(settings: Settings) -> ServingApp:
     # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
     configure_logging(settings.log_level, secrets=settings.secrets)
     config = serving_config(settings)  # before any backend is reached: a bad setting fails fast
-    metrics = ServingMetrics.create()
+    metrics = ServingMetrics.create(multiprocess_dir=settings.prometheus_multiproc_dir)
     stores = make_stores(settings)
     unmetered_events = stores.events  # the page's A/B panel reads it; not a request's work
     breaker = CircuitBreaker(

@@ -5,12 +5,22 @@ the stock ``gthread`` worker, no header timeout), which is what the issue's slow
 and 4 MB request lines went through. This module serves the very same functions-framework
 app (``create_app(target, source)``: same routing, same Flask app as on Cloud Run) under
 gunicorn with :class:`~movierec.serving.worker.BoundedThreadWorker` and these limits.
+
+Metrics: every worker is its own process, so ``/metrics`` runs prometheus-client in
+multiprocess mode (see :mod:`movierec.observability.metrics`). The master hands the
+workers ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn's ``raw_env``, set before any worker
+imports prometheus_client, which picks its mode at import), empties that folder first,
+and marks each exited worker dead. The master itself never imports prometheus_client
+before that: it would fix the mode the forked workers inherit.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gunicorn.app.base
@@ -36,6 +46,7 @@ class ServerConfig:
     keepalive: float
     worker_connections: int
     graceful_timeout: float
+    metrics_dir: Path | None = None  # None: a fresh temporary folder, removed at exit
 
     @classmethod
     def of(cls, settings: Settings, host: str, port: int, workers: int, threads: int) -> ServerConfig:
@@ -49,6 +60,7 @@ class ServerConfig:
             keepalive=settings.keepalive_seconds,
             worker_connections=settings.worker_connections,
             graceful_timeout=settings.graceful_timeout_seconds,
+            metrics_dir=settings.prometheus_multiproc_dir,
         )
 
 
@@ -76,6 +88,38 @@ def gunicorn_options(config: ServerConfig) -> dict[str, Any]:
     }
 
 
+def metrics_options(metrics_dir: Path, *, remove_at_exit: bool) -> dict[str, Any]:
+    """gunicorn settings of prometheus-client's multiprocess mode over ``metrics_dir``."""
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        # Imported here, after gunicorn has set PROMETHEUS_MULTIPROC_DIR in the master.
+        from movierec.observability.metrics import mark_worker_dead
+
+        mark_worker_dead(metrics_dir, worker.pid)
+
+    def on_exit(_server: Any) -> None:
+        if remove_at_exit:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    return {
+        "raw_env": [f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}"],
+        "child_exit": child_exit,
+        "on_exit": on_exit,
+    }
+
+
+def fresh_metrics_dir(metrics_dir: Path | None) -> tuple[Path, bool]:
+    """The folder to use, emptied of an earlier run's value files, and whether it is ours
+    (a temporary one) to remove at exit. prometheus-client asks for a folder wiped between
+    runs: stale files would add to the new counts."""
+    if metrics_dir is None:
+        return Path(tempfile.mkdtemp(prefix="movierec-metrics-")), True
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    return metrics_dir, False
+
+
 def _whole_seconds(seconds: float) -> int:
     """gunicorn takes these as whole seconds."""
     return max(1, math.ceil(seconds))
@@ -100,4 +144,6 @@ class FunctionsServer(gunicorn.app.base.BaseApplication):
 
 def run(config: ServerConfig, target: str, source: str) -> None:
     """Serve until SIGTERM/SIGINT; this process stays the master (stop it by its PID)."""
-    FunctionsServer(target, source, gunicorn_options(config)).run()
+    metrics_dir, ours = fresh_metrics_dir(config.metrics_dir)
+    options = gunicorn_options(config) | metrics_options(metrics_dir, remove_at_exit=ours)
+    FunctionsServer(target, source, options).run()

@@ -89,7 +89,9 @@ def _make_gcp_stores(settings: Settings) -> Stores:
         raise ConfigError("the gcp backend needs a bucket: set MOVIEREC_ARTIFACT_BUCKET")
     return Stores(
         artifacts=GCSArtifactStore(_storage_client(settings), settings.artifact_bucket),
-        events=FirestoreEventLog(_firestore_client(settings)),
+        events=FirestoreEventLog(
+            _firestore_client(settings), retention_days=settings.event_retention_days
+        ),
     )
 
 

@@ -10,12 +10,20 @@ UNAVAILABLE for up to 300 s, so a stopped backend would hang a request for minut
 instead of answering 503 within seconds. Inside a request both are cut to what is left
 of the request's budget (:mod:`movierec.stores.deadline`): the listing, the assignment
 and the write of one request share it instead of waiting 4 s each.
+
+Retention: every event document (assignment, impression, feedback) is written with
+``expire_at``, a timestamp ``retention_days`` after the event's ``ts``. The database's
+TTL policy on that field (infra/firestore.tf) deletes documents past it, typically
+within 24 hours of expiry (https://cloud.google.com/firestore/docs/ttl); the export has
+copied them to BigQuery long before. ``expire_at`` is a storage detail: reads and scans
+return the event's own fields, as the SQLite log does. Experiments never expire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import grpc
@@ -45,6 +53,8 @@ SHORT_RETRY: Retry = Retry(
     timeout=4.0,
 )
 TIMEOUT = 4.0  # seconds for one attempt
+RETENTION_DAYS = 90  # the default of Settings.event_retention_days
+EXPIRE_FIELD = "expire_at"  # the field of the TTL policy in infra/firestore.tf
 
 # AlreadyExists is handled where it means "duplicate"; InvalidArgument is our bug.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -59,10 +69,22 @@ class FirestoreEventLog:
     """The EventLog on one Firestore database, through a client created once per process."""
 
     def __init__(
-        self, client: firestore.Client, retry: Retry = SHORT_RETRY, timeout: float = TIMEOUT
+        self,
+        client: firestore.Client,
+        retry: Retry = SHORT_RETRY,
+        timeout: float = TIMEOUT,
+        retention_days: int = RETENTION_DAYS,
     ) -> None:
+        if retention_days < 1:
+            raise ValueError(f"retention_days must be at least 1, got {retention_days}")
         self._client = client
         self._retry, self._timeout = retry, timeout
+        self._retention = timedelta(days=retention_days)
+
+    def _expiring(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The event's fields plus ``expire_at`` (a timestamp, as TTL policies require)."""
+        expire_at = datetime.fromtimestamp(float(data["ts"]), timezone.utc) + self._retention
+        return {**data, EXPIRE_FIELD: expire_at}
 
     @property
     def _opts(self) -> dict[str, Any]:
@@ -86,7 +108,8 @@ class FirestoreEventLog:
     def _read(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         with self._guard(f"read of {collection}/{doc_id}"):
             snapshot = self._doc(collection, doc_id).get(**self._opts)
-        return snapshot.to_dict() if snapshot.exists else None
+        data = snapshot.to_dict() if snapshot.exists else None
+        return None if data is None else _event_fields(data)
 
     def _create(self, collection: str, doc_id: str, data: dict[str, Any]) -> bool:
         """True when the document was created now, False when it already existed."""
@@ -121,7 +144,7 @@ class FirestoreEventLog:
     def get_or_create_assignment(self, assignment: Assignment) -> Assignment:
         """create() the document; on AlreadyExists another writer won, so read theirs."""
         validate_event_id("experiment_id", assignment.experiment_id)
-        if self._create("assignments", assignment.key, assignment.to_dict()):
+        if self._create("assignments", assignment.key, self._expiring(assignment.to_dict())):
             return assignment
         stored = self._read("assignments", assignment.key)
         if stored is None:  # only if someone deleted it in between
@@ -137,7 +160,7 @@ class FirestoreEventLog:
     def record_impression(self, impression: Impression) -> None:
         """Store once per request_id; a repeated request_id (a retried write) is ignored."""
         doc_id = validate_event_id("request_id", impression.request_id)
-        self._create("impressions", doc_id, impression.to_dict())
+        self._create("impressions", doc_id, self._expiring(impression.to_dict()))
 
     def get_impression(self, request_id: str) -> Impression | None:
         data = self._read("impressions", validate_event_id("request_id", request_id))
@@ -146,7 +169,7 @@ class FirestoreEventLog:
     # feedback
     def record_feedback(self, feedback: Feedback) -> bool:
         doc_id = validate_event_id("event_id", feedback.event_id)
-        return self._create("feedback", doc_id, feedback.to_dict())
+        return self._create("feedback", doc_id, self._expiring(feedback.to_dict()))
 
     def get_feedback(self, event_id: str) -> Feedback | None:
         data = self._read("feedback", validate_event_id("event_id", event_id))
@@ -176,4 +199,11 @@ def _streamed(snapshot: firestore.DocumentSnapshot) -> dict[str, Any]:
     data = snapshot.to_dict()
     if data is None:
         raise DataError(f"document {snapshot.reference.path} was streamed without data")
-    return data
+    return _event_fields(data)
+
+
+def _event_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored document without the storage-only ``expire_at``."""
+    if EXPIRE_FIELD not in data:
+        return data
+    return {key: value for key, value in data.items() if key != EXPIRE_FIELD}

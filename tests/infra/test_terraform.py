@@ -138,14 +138,14 @@ def test_every_function_and_job_has_its_own_service_account(config: tfconfig.TfC
 
 
 def test_a_dropped_service_account_is_caught(infra_copy: Path) -> None:
-    edit(infra_copy / "main.tf", '    feedback  = "Runs the feedback function"\n', "")
+    edit(infra_copy / "main.tf", '"feedback", "retrain", "daily", "scheduler"', '"retrain", "daily", "scheduler"')
     assert tfconfig.service_account_problems(tfconfig.load(infra_copy)) == [
         "function 'feedback' runs as 'feedback', which local.service_accounts lacks"
     ]
 
 
 def test_a_shared_service_account_is_caught(infra_copy: Path) -> None:
-    edit(infra_copy / "main.tf", 'service_account = "daily"', 'service_account = "retrain"')
+    edit(infra_copy / "main.tf", 'service_account  = "daily"', 'service_account  = "retrain"')
     problems = tfconfig.service_account_problems(tfconfig.load(infra_copy))
     assert problems == ["job 'daily' shares service account 'retrain' with job 'retrain'"]
 
@@ -222,7 +222,8 @@ def test_a_missing_secret_is_caught(infra_copy: Path) -> None:
     )
     problems = tfconfig.secret_problems(tfconfig.load(infra_copy))
     assert problems == [
-        "MOVIEREC_ALERT_WEBHOOK_URL reads secret 'alert-webhook-url', which local.secrets does not define"
+        "MOVIEREC_ALERT_WEBHOOK_URL reads secret 'alert-webhook-url', which local.secrets does not define",
+        "daily reads secret 'alert-webhook-url', which local.secrets does not define",
     ]
 
 

@@ -3,8 +3,10 @@ grant least privilege and never hold a JSON key; broken copies are caught."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -104,19 +106,15 @@ def test_ci_runs_the_suite_the_infra_checks_and_the_image_build() -> None:
         assert needle in text, needle
 
 
-def test_deploy_plans_to_an_artifact_applies_it_then_smoke_tests() -> None:
+def test_deploy_plans_and_applies_in_one_job_then_smoke_tests() -> None:
     jobs = load(WORKFLOWS / "deploy.yml")["jobs"]
-    assert (
-        jobs["plan"]["needs"] == "image"
-        and jobs["apply"]["needs"] == "plan"
-        and jobs["smoke"]["needs"] == "apply"
-    )
-    plan_steps = " ".join(str(s) for s in jobs["plan"]["steps"])
-    apply_steps = " ".join(str(s) for s in jobs["apply"]["steps"])
-    assert "terraform plan -out=tfplan" in plan_steps and "upload-artifact" in plan_steps
-    assert "download-artifact" in apply_steps and "terraform apply tfplan" in apply_steps
-    assert "workload_identity_provider" in plan_steps
-    assert "?health=1" in str(jobs["smoke"]["steps"])
+    assert jobs["deploy"]["needs"] == "image" and jobs["smoke"]["needs"] == "deploy"
+    steps = " ".join(str(s) for s in jobs["deploy"]["steps"])
+    assert "terraform plan -out=tfplan" in steps and "terraform apply tfplan" in steps
+    assert "rm -f tfplan" in steps
+    assert "workload_identity_provider" in steps
+    assert "scripts/build_function_source.py" in steps
+    assert "scripts/smoke_test.py" in str(jobs["smoke"]["steps"])
 
 
 def test_retrain_validates_the_data_before_training() -> None:
@@ -124,17 +122,44 @@ def test_retrain_validates_the_data_before_training() -> None:
     assert jobs["retrain"]["needs"] == "validate"
     runs = [step.get("run", "") for step in jobs["validate"]["steps"]]
     assert any("movierec data validate" in r for r in runs)
-    assert "gcloud run jobs execute movierec-retrain" in str(jobs["retrain"]["steps"])
+    steps = str(jobs["retrain"]["steps"])
+    # The job name and the account that may start it come from Terraform's outputs.
+    assert "gcloud run jobs execute \"$JOB\"" in steps and "vars.GCP_RETRAIN_JOB" in steps
+    assert "vars.GCP_RETRAIN_SERVICE_ACCOUNT" in steps and "GCP_DEPLOY_SERVICE_ACCOUNT" not in steps
+    assert "movierec-retrain" not in steps
+
+
+def test_ci_installs_the_firestore_emulator_with_the_script_run_here() -> None:
+    text = (WORKFLOWS / "ci.yml").read_text(encoding="utf-8")
+    assert "bash scripts/install_firestore_emulator.sh" in text
+    assert "apt-get install" not in text  # the script adds Google's apt source and key first
+    ready = run(["bash", "scripts/install_firestore_emulator.sh"])
+    assert ready.returncode == 0 and "firestore emulator ready" in ready.stdout, ready.stderr
+
+
+def test_the_emulator_script_adds_googles_apt_repository_with_its_key(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "install_firestore_emulator.sh")],
+        env={**os.environ, "DRY_RUN": "1", "FIRESTORE": str(tmp_path / "absent")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout
+    assert "https://packages.cloud.google.com/apt/doc/apt-key.gpg" in commands
+    assert "gpg --dearmor" in commands
+    assert "deb [signed-by=/usr/share/keyrings/cloud.google.gpg] https://packages.cloud.google.com/apt cloud-sdk main" in commands
+    assert commands.index("apt-get update") < commands.index("apt-get install")
+    assert "google-cloud-cli-firestore-emulator" in commands and "openjdk-17-jre-headless" in commands
 
 
 def test_an_unpinned_action_is_caught(broken: Path) -> None:
     edit(
         broken / "deploy.yml",
-        "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093 # v4.3.0",
-        "actions/download-artifact@v4",
+        "uses: google-github-actions/setup-gcloud@aa5489c8933f4cc7a4f7d45035b3b1440c9c10db # v3.0.1",
+        "uses: google-github-actions/setup-gcloud@v3",
     )
     assert policy_problems(broken / "deploy.yml") == [
-        "deploy.yml: actions/download-artifact@v4 is not pinned to a full commit SHA"
+        "deploy.yml: google-github-actions/setup-gcloud@v3 is not pinned to a full commit SHA"
     ]
 
 
@@ -158,6 +183,6 @@ def test_a_json_key_is_caught(broken: Path) -> None:
 
 
 def test_actionlint_catches_a_broken_workflow(broken: Path) -> None:
-    edit(broken / "deploy.yml", "needs: apply\n", "needs: aply\n")
+    edit(broken / "deploy.yml", "    needs: deploy\n", "    needs: deplyo\n")
     code, output = actionlint(broken)
-    assert code != 0 and "aply" in output, output
+    assert code != 0 and "deplyo" in output, output

@@ -34,7 +34,7 @@ _EMULATORS = {
 }
 _SERVER_SETTINGS = (
     "MOVIEREC_HEADER_TIMEOUT_SECONDS", "MOVIEREC_BODY_TIMEOUT_SECONDS", "MOVIEREC_KEEPALIVE_SECONDS",
-    "MOVIEREC_WORKER_CONNECTIONS", "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS",
+    "MOVIEREC_WORKER_CONNECTIONS", "MOVIEREC_GRACEFUL_TIMEOUT_SECONDS", "PROMETHEUS_MULTIPROC_DIR",
 )
 # Settings.from_env names that the functions and jobs deliberately do NOT get from
 # Terraform, with the reason. A new setting must be added here or to the Terraform
@@ -60,6 +60,8 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     **_EMULATORS,
 }
 NOT_SET_FOR_JOBS: dict[str, str] = {
+    "MOVIEREC_EVENT_RETENTION_DAYS": "the jobs write no events (only the functions do)",
+    "MOVIEREC_TOKEN_SECRET": "only serving signs tokens; the jobs are not given the secret (local.secret_readers)",
     "MOVIEREC_HOME": "set by the image (/tmp/movierec): scratch space of the job",
     "MOVIELENS_DIR": "the job downloads and verifies the official archive",
     "MOVIEREC_DATA_CACHE": "set by the image (/tmp/movierec-cache)",
@@ -222,10 +224,17 @@ def env_problems(config: TfConfig, settings_py: Path) -> list[str]:
     return problems
 
 
+def names_of(expression: Any) -> set[str]:
+    """The keys of a map, or the quoted names of a ``toset([...])`` expression."""
+    if isinstance(expression, dict):
+        return set(expression)
+    return set(re.findall(r'"([^"]+)"', str(expression)))
+
+
 def service_account_problems(config: TfConfig) -> list[str]:
     """Each function and job runs as its own service account, which exists."""
     problems = []
-    accounts = config.locals.get("service_accounts", {})
+    accounts = names_of(config.locals.get("service_accounts", {}))
     owners: dict[str, str] = {}
     for kind in ("functions", "jobs"):
         for name, spec in config.locals.get(kind, {}).items():
@@ -337,10 +346,14 @@ def secret_problems(config: TfConfig) -> list[str]:
     if "google_secret_manager_secret" not in config.resources:
         problems.append("no google_secret_manager_secret resource")
     accessor = config.resources.get("google_secret_manager_secret_iam_member", {}).get("accessor")
-    if accessor is None or "local.secrets" not in str(accessor.get("for_each")):
+    if accessor is None or "local.secret_readers" not in str(accessor.get("for_each")):
         problems.append(
-            "no secretAccessor grant over local.secrets for the runtime service accounts"
+            "no secretAccessor grant over local.secret_readers for the runtime service accounts"
         )
+    for workload, keys in config.locals.get("secret_readers", {}).items():
+        for key in keys:
+            if key not in secrets:
+                problems.append(f"{workload} reads secret {key!r}, which local.secrets does not define")
     return problems
 
 

@@ -1,0 +1,17 @@
+output "service_accounts" {
+  description = "E-mail of each workload's service account."
+  value       = { for name, sa in google_service_account.workload : name => sa.email }
+}
+
+output "github_variables" {
+  description = "The GitHub repository variables the workflows read (Settings > Secrets and variables > Actions > Variables)."
+  value = {
+    GCP_PROJECT_ID                 = var.project_id
+    GCP_REGION                     = var.region
+    GCP_WORKLOAD_IDENTITY_PROVIDER = google_iam_workload_identity_pool_provider.github.name
+    GCP_DEPLOY_SERVICE_ACCOUNT     = google_service_account.workload["deploy"].email
+    GCP_RETRAIN_SERVICE_ACCOUNT    = google_service_account.workload["dispatch"].email
+    # infra/ names its jobs "<name_prefix>-<job>"; its output retrain_job_name is the same.
+    GCP_RETRAIN_JOB = "${var.name_prefix}-retrain"
+  }
+}
