@@ -50,19 +50,20 @@ def test_evaluate_table_for_rating_models(env, capsys):
 
 
 def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
-    code, out, _ = run(capsys, "train", "--models", "svd,popular")
+    code, out, _ = run(capsys, "train", "--models", "svd,popular", "--hold-out")
     assert code == 0, out
+    assert "measured on the held-out 25%" in out
     store = LocalArtifactStore(env / "artifacts")
     for name in ("svd", "popular"):
         version = live_version(store, name)
         assert version and f"{name} {version} (live)" in out
         artifact = load_artifact(store, name)
-        assert artifact.files["items.json"] and "holdout_ndcg@10" in artifact.metrics
+        assert artifact.files["items.json"] and "ms75_ndcg@10" in artifact.metrics
     client = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("movierec-train").experiment_id])
     assert {r.data.tags["model"] for r in runs} == {"svd", "popular"}
     svd = next(r for r in runs if r.data.tags["model"] == "svd")
-    assert svd.data.params["n_factors"] == "100" and "holdout_rmse" in svd.data.metrics
+    assert svd.data.params["n_factors"] == "100" and "ms75_rmse" in svd.data.metrics
     logged = {a.path for a in client.list_artifacts(svd.info.run_id)}
     assert logged == {"arrays.npz", "items.json", "manifest.json"}
     # The copy in MLflow is byte for byte the published version.
