@@ -66,9 +66,13 @@ def prepare_data(
     now: float,
     min_user_ratings: int = 1,
     min_item_ratings: int = 1,
+    allow_modified: bool = False,
 ) -> PreparedData:
-    """Locate, load, clean and validate a dataset; DataError says what is wrong."""
-    folder = fetch_dataset(dataset, movielens_dir=movielens_dir, cache_dir=cache_dir)
+    """Locate, load, clean and validate a dataset; DataError says what is wrong.
+
+    ``allow_modified`` loads a MOVIELENS_DIR copy that fails its checksums (with a warning).
+    """
+    folder = fetch_dataset(dataset, movielens_dir=movielens_dir, cache_dir=cache_dir, allow_modified=allow_modified)
     movielens = load_movielens(dataset, folder)
     ratings, report = clean_ratings(
         movielens.ratings,
@@ -77,8 +81,8 @@ def prepare_data(
         min_item_ratings=min_item_ratings,
         known_items=movielens.movies["item_id"],
     )
-    if report.unknown_movie_dropped:
-        log.warning("dropped %d ratings of movies missing from the catalogue", report.unknown_movie_dropped)
+    if report.dropped_rows:
+        log.warning("%s: %s", dataset, report.summary())
     validate_ratings(ratings, movielens.rating_scale, now)
     validate_movies(movielens.movies, now)
     return PreparedData(movielens, TrainingData(ratings, movielens.rating_scale), report)
