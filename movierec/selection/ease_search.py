@@ -33,7 +33,7 @@ from movierec.selection.search import Selection
 
 FINE_L2_GRID: tuple[float, ...] = (50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0)
 KEEP_GRID: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
-SAMPLE_USERS = 5_000
+SAMPLE_USERS = 2_000  # validation users judged per candidate: paired differences, not absolute levels
 CHUNK = 512
 
 
