@@ -26,7 +26,7 @@ from movierec.models.base import Trainer, TrainingData, history_arrays
 @dataclass(frozen=True)
 class IALSParams:
     factors: int = 64
-    regularization: float = 5.0
+    regularization: float = 20.0
     alpha: float = 2.0
     iterations: int = 15
 

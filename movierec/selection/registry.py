@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 from movierec.errors import ConfigError
 from movierec.models.base import Trainer
-from movierec.models.ials import IALS
 from movierec.models.knn import SurpriseKNNBaseline, SurpriseKNNBasic
 from movierec.models.popular import MostPopular
 from movierec.models.svd import SurpriseSVD
-from movierec.selection.tuned import TunedEASE, TunedSVD
+from movierec.selection.tuned import TunedEASE, TunedIALS, TunedSVD
 
 # Variant A of the experiment is the baseline, variant B the new model.
 BASELINE = "svd"
@@ -50,7 +49,8 @@ _OPTIONS: dict[str, ModelOption] = {
         "EASE^R always pruned to the strongest weights per item (level chosen on validation)",
     ),
     "ials": ModelOption(
-        lambda seed, trials, objective: IALS(seed=seed), "iALS through the implicit library (64 factors, CG solver)"
+        lambda seed, trials, objective: TunedIALS(seed=seed),
+        "iALS through the implicit library (64 factors); regularisation and confidence on validation",
     ),
     "popular": ModelOption(lambda seed, trials, objective: MostPopular(), "most-rated first; the fallback"),
 }

@@ -18,7 +18,8 @@ import optuna
 from movierec.data.splits import random_split, stratified_split
 from movierec.evaluation.protocols import score_split
 from movierec.models.base import TrainingData
-from movierec.models.scoring import FactorScorer
+from movierec.models.ials import IALS, IALSParams
+from movierec.models.scoring import FactorScorer, scorer_for
 from movierec.models.svd import SurpriseSVD, SVDParams
 
 # name -> (type, low, high, log scale)
@@ -90,3 +91,25 @@ def tune_svd(
     study.optimize(measure, n_trials=n_trials)
     trials = [{**t.params, objective: t.value} for t in study.trials]
     return Selection(study.best_params, float(study.best_value), objective, trials)
+
+
+IALS_GRID: dict[str, tuple[float, ...]] = {"regularization": (5.0, 10.0, 20.0, 50.0), "alpha": (1.0, 2.0, 5.0)}
+
+
+def select_ials(
+    data: TrainingData, *, seed: int = 42, k: int = 10, validation_ratio: float = 0.8, grid: dict | None = None
+) -> Selection:
+    """Best validation NDCG@k of iALS over ``grid`` (regularisation x confidence weight),
+    on a per-movie stratified split of ``data`` (the ms75 shape); factors and iterations fixed."""
+    grid = grid or IALS_GRID
+    fit_part, valid_part = stratified_split(data.ratings, by="item", ratio=validation_ratio, seed=seed)
+    fit_data = TrainingData(fit_part, data.rating_scale)
+    metric = f"ndcg@{k}"
+    trials = []
+    for regularization in grid["regularization"]:
+        for alpha in grid["alpha"]:
+            params = IALSParams(regularization=regularization, alpha=alpha)
+            scorer = scorer_for("embeddings", IALS(params, seed=seed).fit(fit_data).arrays)
+            trials.append({"regularization": regularization, "alpha": alpha, metric: score_split(scorer, valid_part, k)[metric]})
+    best = max(trials, key=lambda t: t[metric])
+    return Selection({"regularization": best["regularization"], "alpha": best["alpha"]}, best[metric], metric, trials)

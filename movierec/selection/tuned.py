@@ -12,9 +12,11 @@ from dataclasses import replace
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import TrainingData
 from movierec.models.ease import DENSE_MAX_ITEMS, EASE, MAX_ITEMS
+from movierec.models.ials import IALS, IALSParams
 from movierec.models.svd import SurpriseSVD, SVDParams
 from movierec.selection.ease_search import FINE_L2_GRID, KEEP_GRID, select_ease
-from movierec.selection.search import Selection, tune_svd
+from movierec.selection.search import Selection, select_ials, tune_svd
+
 
 class TunedEASE(EASE):
     """EASE whose l2 (and, for a sparse artifact, pruning level) is the best validation NDCG@10.
@@ -74,3 +76,19 @@ class TunedSVD(SurpriseSVD):
         self.params = SVDParams(**self.selection.best)
         artifact = super().fit(data)
         return replace(artifact, params={**artifact.params, "tuning": self.selection.as_dict()})
+
+
+class TunedIALS(IALS):
+    """iALS whose regularisation and confidence weight are the best validation NDCG@10 (:func:`select_ials`)."""
+
+    name = "ials"
+
+    def __init__(self, seed: int = 42) -> None:
+        super().__init__(IALSParams(), seed=seed)
+        self.selection: Selection | None = None
+
+    def fit(self, data: TrainingData) -> ModelArtifact:
+        self.selection = select_ials(data, seed=self.seed)
+        self.params = IALSParams(**self.selection.best)
+        artifact = super().fit(data)
+        return replace(artifact, params={**artifact.params, "selection": self.selection.as_dict()})
