@@ -58,7 +58,7 @@ TARGETS = {
 def measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
     """Run ``cmd``; wall seconds, peak RSS of the child tree, exit status and stdout."""
     start = time.perf_counter()
-    out = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the child, after its stdout is read
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, start_new_session=True)
     deadline = start + timeout
     while True:
@@ -183,10 +183,9 @@ def synthetic(folder: Path, timeout: float, results: dict) -> None:
 
 
 def cold_start(home: Path) -> list[float]:
-    from tests.emulators import storage_emulator
-
     from movierec.stores.gcs import GCSArtifactStore
     from movierec.stores.local import LocalArtifactStore
+    from tests.emulators import storage_emulator
 
     local = LocalArtifactStore(home / "artifacts")
     with storage_emulator(log_dir=home) as emulator:

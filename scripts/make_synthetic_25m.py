@@ -149,7 +149,7 @@ def main() -> int:
         "scale": args.scale,
         "users": int(n_users),
         "movies_rated": int((per_item > 0).sum()),
-        "ratings": int(len(users)),
+        "ratings": len(users),
         "per_user": {"min": int(per_user.min()), "median": float(np.median(per_user)), "mean": float(per_user.mean()), "max": int(per_user.max())},
         "per_movie": {"median": float(np.median(per_item)), "mean": float(per_item.mean()), "max": int(per_item.max())},
         "mean_rating": float(ratings.mean()),
