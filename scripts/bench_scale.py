@@ -73,12 +73,14 @@ def measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict:
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     out.seek(0)
+    stdout = out.read().decode(errors="replace")
+    out.close()
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     return {
         "seconds": seconds,
         "peak_gib": usage.ru_maxrss * 1024 / GiB,  # ru_maxrss is in KiB on Linux
         "status": os.waitstatus_to_exitcode(status) if status >= 0 else "timeout",
-        "stdout": out.read().decode(errors="replace"),
+        "stdout": stdout,
         "stderr_tail": stderr[-2000:],
     }
 
@@ -251,7 +253,7 @@ def main() -> int:
     if args.cold_start:
         cold_start_child(args.cold_start[0], float(args.cold_start[1]))
         return 0
-    results: dict = {"cores": os.cpu_count()}
+    results: dict = {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     if not args.only_synthetic:
         root = Path(os.environ.get("MOVIELENS_ROOT", REPO.parent / "shared" / "data"))
         row = ms75(root)
@@ -263,6 +265,7 @@ def main() -> int:
         stats = args.synthetic / "stats.json"
         results["synthetic-25m data"] = json.loads(stats.read_text()) if stats.exists() else None
         synthetic(args.synthetic, args.timeout, results)
+    results["load_average_at_end"] = os.getloadavg()
     missed = check(results)
     results["missed"] = missed
     summary = {k: (spread(v) if isinstance(v, list) and v and isinstance(v[0], float) else v) for k, v in results.items()}
