@@ -11,7 +11,12 @@ from movierec.settings import Settings
 
 def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.evaluation.protocols import evaluate, format_table, n_splits
-    from movierec.selection.registry import describe_models, make_trainer, objective_of, parse_model_list
+    from movierec.selection.registry import (
+        describe_models,
+        make_trainer,
+        objective_of,
+        parse_model_list,
+    )
 
     if args.models is None:  # `--models` with no value: what can be chosen
         print(describe_models())

@@ -262,7 +262,7 @@ def mean_popularity(recommended: npt.ArrayLike, item_popularity: npt.ArrayLike) 
 def ranking_report(
     recommended: npt.ArrayLike, relevant: Any, k: int, item_popularity: npt.ArrayLike
 ) -> dict[str, float]:
-    """All ranking metrics at once, sharing one hit computation.
+    r"""All ranking metrics at once, sharing one hit computation.
 
     Keys: ``precision@k``, ``recall@k``, ``ndcg@k``, ``map@k`` (AP divided by
     :math:`\min(R_u, k)`), ``map_by_relevant@k`` (divided by :math:`R_u`), ``hit_rate@k`` (with the

@@ -20,6 +20,7 @@ Every trial is returned, so a manifest shows how its model was selected.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +90,7 @@ def select_ease(
 
 
 def _validation_ndcg(
-    scores_of: Callable[[np.ndarray], np.ndarray | sp.spmatrix],
+    scores_of: Callable[[np.ndarray], Any],
     history: sp.csr_matrix,
     relevant: sp.csr_matrix,
     items: np.ndarray,

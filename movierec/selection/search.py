@@ -86,8 +86,7 @@ def tune_svd(
         return score_split(scorer, valid_part, k=10)[objective]
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = "minimize" if objective == "rmse" else "maximize"
-    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(direction="minimize" if objective == "rmse" else "maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(measure, n_trials=n_trials)
     trials = [{**t.params, objective: t.value} for t in study.trials]
     return Selection(study.best_params, float(study.best_value), objective, trials)

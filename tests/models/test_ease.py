@@ -7,7 +7,15 @@ import pytest
 import scipy.sparse as sp
 
 from movierec.models.base import TrainingData
-from movierec.models.ease import EASE, covered_items, ease_weights, embed, gram, magnitude_thresholds, prune
+from movierec.models.ease import (
+    EASE,
+    covered_items,
+    ease_weights,
+    embed,
+    gram,
+    magnitude_thresholds,
+    prune,
+)
 from movierec.models.scoring import scorer_for
 
 
