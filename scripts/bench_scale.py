@@ -111,7 +111,7 @@ def movielens(dataset: str, root: Path, repeats: int, results: dict) -> None:
         p = json.loads(latency["stdout"])
         results.setdefault(f"{dataset} serving p50 ms", []).append(p["p50_ms"])
         results.setdefault(f"{dataset} serving p99 ms", []).append(p["p99_ms"])
-        print(f"{dataset} run {repeat + 1}: " + json.dumps({k: v[-1] for k, v in results.items() if k.startswith(dataset)}), flush=True)
+        print(f"{dataset} run {repeat + 1}: " + json.dumps({k: v[-1] for k, v in results.items() if k.startswith(dataset) and isinstance(v, list)}), flush=True)
 
 
 def serve_latency(home: Path) -> None:
