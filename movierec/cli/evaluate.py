@@ -46,7 +46,7 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="offline evaluation under a protocol")
     add_data_options(p)
-    p.add_argument("--protocol", default="ms75", choices=["ms75", "kfold5", "temporal"])
+    p.add_argument("--protocol", default="ms75", choices=["ms75", "ms75-exact", "kfold5", "temporal"])
     p.add_argument(
         "--models",
         nargs="?",

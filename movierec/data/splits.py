@@ -3,7 +3,8 @@
 Every split returns ``(train, test)`` as row subsets of the input in input order, with
 the original index, so ``pd.concat([train, test]).sort_index()`` rebuilds the input
 (for a unique index). Randomness comes from ``numpy.random.default_rng(seed)``, except
-the stratified split, which reproduces Microsoft Recommenders' legacy ``RandomState``.
+the stratified split's ``keys="microsoft"``, which reproduces Microsoft Recommenders'
+legacy ``RandomState`` draws.
 """
 
 from __future__ import annotations
@@ -34,16 +35,21 @@ def stratified_split(
     by: Literal["item", "user"] = "item",
     ratio: float = 0.75,
     seed: int = 42,
+    *,
+    keys: Literal["numpy", "microsoft"] = "numpy",
 ) -> Split:
     """Split every user's (or item's) ratings ``ratio`` : ``1 - ratio`` at random.
 
-    Microsoft Recommenders' ``python_stratified_split`` exactly (the same rows for the
-    same seed; tested against a fixture computed with their published code): one key
-    per row in input order from ``numpy.random.RandomState(seed)`` (their
-    ``np.random.seed(seed); np.random.rand(n)``), rows sorted by group then key, and a
-    group of size ``n`` keeps its first ``round(ratio * n)`` rows (half to even) in
-    train. The ``ms75`` protocol is ``by="item", ratio=0.75, seed=42``, as in their
-    MovieLens benchmark (``filter_by="item"``).
+    One random key per row in input order, rows sorted by group then key, and a group of
+    size ``n`` keeps its first ``round(ratio * n)`` rows (half to even) in train: the
+    procedure of Microsoft Recommenders' ``python_stratified_split``. The keys decide
+    which rows: ``keys="numpy"`` draws them from ``numpy.random.default_rng(seed)`` (the
+    ``ms75`` protocol: same shape, *not* their rows); ``keys="microsoft"`` from
+    ``numpy.random.RandomState(seed)`` as their ``np.random.seed(seed);
+    np.random.rand(n)`` does, which gives exactly their rows for the same seed (tested
+    against a fixture computed with their published code; the ``ms75-exact`` protocol).
+    ``ms75`` is ``by="item", ratio=0.75, seed=42``, as their MovieLens benchmark
+    (``filter_by="item"``).
     """
     if by not in ("item", "user"):
         raise ValueError(f"by must be 'item' or 'user', got {by!r}")
@@ -51,8 +57,13 @@ def stratified_split(
     column = ITEM_ID if by == "item" else USER_ID
     require_columns(ratings, (column,))
     groups = ratings[column].to_numpy()
-    keys = np.random.RandomState(seed).random_sample(len(ratings))  # their legacy generator, on purpose
-    order = np.lexsort((keys, groups))  # by group, then by random key
+    if keys == "microsoft":
+        row_keys = np.random.RandomState(seed).random_sample(len(ratings))  # their legacy generator, on purpose
+    elif keys == "numpy":
+        row_keys = np.random.default_rng(seed).random(len(ratings))
+    else:
+        raise ValueError(f"keys must be 'numpy' or 'microsoft', got {keys!r}")
+    order = np.lexsort((row_keys, groups))  # by group, then by random key
     rank, size = _rank_within_groups(groups[order])
     train = np.empty(len(ratings), dtype=bool)
     train[order] = rank < np.round(ratio * size)

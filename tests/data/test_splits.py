@@ -162,6 +162,10 @@ def test_stratified_split_is_microsoft_recommenders_python_stratified_split():
     fixture = json.loads((Path(__file__).parent / "fixtures" / "ms_stratified_split.json").read_text())
     frame = pd.DataFrame({"user_id": fixture["user_id"], "item_id": fixture["item_id"]})
     for case in fixture["cases"]:
-        train, test = stratified_split(frame, by=case["filter_by"], ratio=case["ratio"], seed=case["seed"])
-        assert sorted(train.index.tolist()) == case["train_rows"], case["filter_by"]
+        by, ratio, seed = case["filter_by"], case["ratio"], case["seed"]
+        train, test = stratified_split(frame, by=by, ratio=ratio, seed=seed, keys="microsoft")
+        assert sorted(train.index.tolist()) == case["train_rows"], case
         assert sorted(test.index.tolist()) == case["test_rows"]
+        # The default keys give the same shape but other rows: ms75 does not claim their rows.
+        own, _ = stratified_split(frame, by=by, ratio=ratio, seed=seed)
+        assert len(own) == len(train) and sorted(own.index.tolist()) != case["train_rows"]
