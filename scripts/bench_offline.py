@@ -105,7 +105,7 @@ def main() -> int:
     seconds, digests = train_and_write(prepared, args.seed)
     _, digests_again = train_and_write(prepared, args.seed)
     again = evaluate(
-        "ms75", ["ease", "svd"], prepared.training, seed=args.seed,
+        "ms75", ranking[:2], prepared.training, seed=args.seed,
         trainer_for=lambda name: make_trainer(name, seed=args.seed),
     )
     same_metrics = all(a.metrics == b.metrics for a, b in zip(ms75[:2], again))
