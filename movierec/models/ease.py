@@ -41,7 +41,7 @@ DEFAULT_L2 = 500.0
 DEFAULT_KEEP = 256  # weights kept per item when pruning is not chosen on validation
 DENSE_MAX_ITEMS = 4_000  # a dense float32 B up to 64 MB; pruned beyond
 MAX_ITEMS = 20_000  # a 1.6 GB float32 Gram, ~1.5 min per Cholesky inverse on 2 cores
-_GRAM_USERS_PER_CHUNK = 8_192  # bounds the sparse partial products of X^T X
+_GRAM_COLUMNS_PER_BLOCK = 2_048  # bounds the sparse partial products of X^T X
 _ROWS_PER_BLOCK = 1_024  # bounds the temporaries of symmetrising and pruning
 
 
@@ -55,13 +55,20 @@ def covered_items(matrix: sp.csr_matrix, max_items: int) -> np.ndarray:
 
 
 def gram(interactions: sp.spmatrix) -> np.ndarray:
-    """Dense float32 :math:`X^\\top X`, summed over chunks of users so the sparse partial
-    products stay small (co-occurrence counts are exact in float32 up to 2^24)."""
+    """Dense float32 :math:`X^\\top X`, one block of columns at a time.
+
+    Each block is a sparse product :math:`X^\\top X_{:, b}` written straight into its columns,
+    so no sparse intermediate is larger than n x block (a product over all items at once,
+    or over chunks of users, is nearly dense at catalogue scale). Co-occurrence counts are
+    exact in float32 up to 2^24.
+    """
     x = sp.csr_matrix(interactions, dtype=np.float32)
-    g = np.zeros((x.shape[1], x.shape[1]), dtype=np.float32)
-    for start in range(0, x.shape[0], _GRAM_USERS_PER_CHUNK):
-        chunk = x[start : start + _GRAM_USERS_PER_CHUNK]
-        g += (chunk.T @ chunk).toarray()
+    xt, columns = x.T.tocsr(), x.tocsc()
+    n = x.shape[1]
+    g = np.empty((n, n), dtype=np.float32)
+    for start in range(0, n, _GRAM_COLUMNS_PER_BLOCK):
+        stop = min(start + _GRAM_COLUMNS_PER_BLOCK, n)
+        g[:, start:stop] = (xt @ columns[:, start:stop]).toarray()
     return g
 
 

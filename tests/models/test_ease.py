@@ -64,12 +64,12 @@ def test_overwrite_turns_the_gram_itself_into_b():
     np.testing.assert_array_equal(b, expected)
 
 
-def test_gram_in_user_chunks_equals_the_product(monkeypatch):
+def test_gram_in_column_blocks_equals_the_product(monkeypatch):
     import movierec.models.ease as ease
 
     rng = np.random.default_rng(4)
-    x = sp.csr_matrix((rng.random((50, 6)) < 0.4).astype(float))
-    monkeypatch.setattr(ease, "_GRAM_USERS_PER_CHUNK", 7)
+    x = sp.csr_matrix((rng.random((50, 11)) < 0.4).astype(float))
+    monkeypatch.setattr(ease, "_GRAM_COLUMNS_PER_BLOCK", 3)
     np.testing.assert_array_equal(gram(x), (x.T @ x).toarray())
 
 
