@@ -14,7 +14,7 @@ from movierec.models.base import TrainingData
 from movierec.models.ease import DENSE_MAX_ITEMS, EASE, MAX_ITEMS
 from movierec.models.ials import IALS, IALSParams
 from movierec.models.svd import SurpriseSVD, SVDParams
-from movierec.selection.ease_search import FINE_L2_GRID, KEEP_GRID, select_ease
+from movierec.selection.ease_search import FINE_L2_GRID, KEEP_GRID, SELECT_ITEMS, select_ease
 from movierec.selection.search import Selection, select_ials, tune_svd
 
 
@@ -48,7 +48,10 @@ class TunedEASE(EASE):
         self.selection, keep = select_ease(
             data,
             l2_grid=self.l2_grid or FINE_L2_GRID,
-            select_items=self.dense_max_items, keep_grid=self.keep_grid if sparse else None, max_items=self.max_items, seed=self.seed
+            select_items=SELECT_ITEMS if sparse else self.dense_max_items,
+            keep_grid=self.keep_grid if sparse else None,
+            max_items=self.max_items,
+            seed=self.seed,
         )
         self.l2 = float(self.selection.best)
         self.keep = int(keep.best) if keep else None
