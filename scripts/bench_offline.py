@@ -1,10 +1,14 @@
 """Offline quality and speed benchmark for issue #2 (numbers go in the README).
 
-    .venv/bin/python scripts/bench_offline.py [--trials 20] [--json bench/offline.json]
+    .venv/bin/python scripts/bench_offline.py [--trials 20] [--seeds 42,1,2,3,4] [--json bench/offline.json]
 
 Measures on ml-100k (MOVIELENS_DIR or ../shared/data/ml-100k):
-- ms75: B (EASE) and A (SVD) ranking metrics, hyper-parameters chosen on validation only;
+- ms75: B (EASE), iALS, A (SVD) and popular ranking metrics (both MAPs), hyper-parameters
+  chosen on validation only; ms75-exact: the same on exactly Microsoft Recommenders'
+  python_stratified_split rows (by movie, seed 42); each protocol with the other
+  ``--seeds`` gives the split-to-split standard deviation of every metric;
 - kfold5: RMSE/MAE of A (SVD) and of tuned SVD (Optuna, per-fold validation split);
+- svd-tuned for each objective (RMSE, NDCG@10), measured under both protocols;
 - wall time of training A and B on all data and writing their artifacts (no tuning);
 - reproducibility: two trainings with one seed give identical metrics and array checksums.
 """
@@ -18,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from movierec.evaluation.protocols import evaluate, format_table
 from movierec.models.artifact import array_digest, save_artifact
@@ -54,6 +60,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-kfold", action="store_true")
+    parser.add_argument("--seeds", default="42,1,2,3,4", help="ms75 split seeds for the spread (first = the reported one)")
+    parser.add_argument("--skip-objectives", action="store_true")
     args = parser.parse_args()
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
     movielens_dir = Path(os.environ.get("MOVIELENS_DIR") or shared)
@@ -62,25 +70,42 @@ def main() -> int:
     )
     results: dict = {"cpus": os.cpu_count()}
 
-    def run(protocol: str, models: list[str]) -> list:
+    def run(protocol: str, models: list[str], *, seed: int = args.seed, objective: str = "rmse", key: str | None = None) -> list:
         start = time.perf_counter()
         rows = evaluate(
-            protocol, models, prepared.training, seed=args.seed,
-            trainer_for=lambda name: make_trainer(name, seed=args.seed, tuning_trials=args.trials),
+            protocol, models, prepared.training, seed=seed,
+            trainer_for=lambda name: make_trainer(name, seed=seed, tuning_trials=args.trials, objective=objective),
         )
-        print(f"\n## {protocol} ({time.perf_counter() - start:.0f} s)\n")
+        print(f"\n## {key or protocol} (seed {seed}, {time.perf_counter() - start:.0f} s)\n")
         print(format_table(rows))
-        results[protocol] = {r.model: r.as_dict() for r in rows}
+        results[key or protocol] = {r.model: r.as_dict() for r in rows}
         return rows
 
-    ms75 = run("ms75", ["ease", "svd", "popular"])
+    ranking = ["ease", "ials", "svd", "popular"]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    ms75 = run("ms75", ranking)
+    for protocol in ("ms75", "ms75-exact"):
+        first = ms75 if protocol == "ms75" else run(protocol, ranking)
+        per_seed = [first] + [run(protocol, ranking, seed=seed, key=f"{protocol} seed {seed}") for seed in seeds[1:]]
+        results[f"{protocol} split sd"] = {
+            model: {
+                metric: float(np.std([rows[i].metrics[metric] for rows in per_seed], ddof=1))
+                for metric in first[i].metrics
+            }
+            for i, model in enumerate(ranking)
+        } if len(per_seed) > 1 else {}
+        print(f"\n{protocol} split-to-split sd over seeds", seeds, json.dumps(results[f"{protocol} split sd"], indent=1))
     if not args.skip_kfold:
         run("kfold5", ["svd", "svd-tuned"])
+    if not args.skip_objectives:
+        for objective in ("rmse", "ndcg@10"):
+            for protocol in ("ms75", "kfold5"):
+                run(protocol, ["svd-tuned"], objective=objective, key=f"svd-tuned for {objective} under {protocol}")
 
     seconds, digests = train_and_write(prepared, args.seed)
     _, digests_again = train_and_write(prepared, args.seed)
     again = evaluate(
-        "ms75", ["ease", "svd"], prepared.training, seed=args.seed,
+        "ms75", ranking[:2], prepared.training, seed=args.seed,
         trainer_for=lambda name: make_trainer(name, seed=args.seed),
     )
     same_metrics = all(a.metrics == b.metrics for a, b in zip(ms75[:2], again))

@@ -50,19 +50,20 @@ def test_evaluate_table_for_rating_models(env, capsys):
 
 
 def test_train_publishes_live_versions_and_logs_to_mlflow(env, capsys):
-    code, out, _ = run(capsys, "train", "--models", "svd,popular")
+    code, out, _ = run(capsys, "train", "--models", "svd,popular", "--hold-out")
     assert code == 0, out
+    assert "measured on the held-out 25%" in out
     store = LocalArtifactStore(env / "artifacts")
     for name in ("svd", "popular"):
         version = live_version(store, name)
         assert version and f"{name} {version} (live)" in out
         artifact = load_artifact(store, name)
-        assert artifact.files["items.json"] and "holdout_ndcg@10" in artifact.metrics
+        assert artifact.files["items.json"] and "ms75_ndcg@10" in artifact.metrics
     client = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("movierec-train").experiment_id])
     assert {r.data.tags["model"] for r in runs} == {"svd", "popular"}
     svd = next(r for r in runs if r.data.tags["model"] == "svd")
-    assert svd.data.params["n_factors"] == "100" and "holdout_rmse" in svd.data.metrics
+    assert svd.data.params["n_factors"] == "100" and "ms75_rmse" in svd.data.metrics
     logged = {a.path for a in client.list_artifacts(svd.info.run_id)}
     assert logged == {"arrays.npz", "items.json", "manifest.json"}
     # The copy in MLflow is byte for byte the published version.
@@ -105,3 +106,33 @@ def test_corrupt_data_file_is_named(env, capsys, monkeypatch, tmp_path, movielen
 def test_data_fetch_uses_movielens_dir(env, capsys, movielens_root):
     code, out, _ = run(capsys, "data", "fetch")
     assert code == 0 and "verified files in" in out
+
+
+def test_evaluate_models_alone_lists_every_option_with_its_description(env, capsys):
+    from movierec.selection.registry import MODEL_NAMES
+
+    code, out, _ = run(capsys, "evaluate", "--models")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(MODEL_NAMES)
+    assert all(len(line.split(None, 1)) == 2 for line in lines)  # every name has a description
+
+
+def test_train_fits_once_and_says_it_did_not_evaluate(env, capsys):
+    code, out, _ = run(capsys, "train", "--models", "popular", "--no-mlflow")
+    assert code == 0, out
+    assert "fitted once on all of ml-100k; not evaluated" in out
+    assert load_artifact(LocalArtifactStore(env / "artifacts"), "popular").metrics == {}
+
+
+def test_a_modified_copy_is_refused_by_name_unless_allowed(env, capsys, tmp_path, movielens_root, monkeypatch):
+    copy = tmp_path / "ml-100k"
+    shutil.copytree(movielens_root / "ml-100k", copy)
+    with (copy / "u.data").open("ab") as stream:
+        stream.write(b"999\t999999\t5\t881250949\n")
+    monkeypatch.setenv("MOVIELENS_DIR", str(copy))
+    code, _, err = run(capsys, "data", "validate")
+    assert code != 0 and "u.data has sha256" in err and "--allow-modified" in err
+    code, out, _ = run(capsys, "data", "validate", "--allow-modified")
+    assert code == 0
+    assert "cleaning dropped 1 of 100001 rows" in out and "(999, 999999)" in out

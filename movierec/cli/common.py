@@ -29,6 +29,7 @@ class DataOptions:
     min_user_ratings: int = 1
     min_item_ratings: int = 1
     seed: int | None = None
+    allow_modified: bool = False
 
     def dataset_in(self, settings: Settings) -> str:
         return self.dataset or settings.dataset
@@ -71,6 +72,15 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-user-ratings", type=int, default=DataOptions.min_user_ratings, help="drop users with fewer ratings")
     p.add_argument("--min-item-ratings", type=int, default=DataOptions.min_item_ratings, help="drop movies with fewer ratings")
     p.add_argument("--seed", type=int, default=None, help="default: MOVIEREC_SEED or 42")
+    add_allow_modified(p)
+
+
+def add_allow_modified(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-modified",
+        action="store_true",
+        help="load a MOVIELENS_DIR copy whose files fail their sha256 (warns with the file and both checksums)",
+    )
 
 
 def prepare(args: DataOptions | argparse.Namespace, settings: Settings):
@@ -84,4 +94,5 @@ def prepare(args: DataOptions | argparse.Namespace, settings: Settings):
         now=time.time(),
         min_user_ratings=args.min_user_ratings,
         min_item_ratings=args.min_item_ratings,
+        allow_modified=args.allow_modified,
     )

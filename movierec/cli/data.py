@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from movierec.cli.common import DATASETS, add_data_options, prepare
+from movierec.cli.common import DATASETS, add_allow_modified, add_data_options, prepare
 from movierec.settings import Settings
 
 
 def fetch(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.data.fetch import fetch_dataset
 
-    folder = fetch_dataset(args.dataset, movielens_dir=settings.movielens_dir, cache_dir=settings.data_cache)
-    print(f"{args.dataset}: verified files in {folder}")
+    dataset = args.dataset or settings.dataset
+    folder = fetch_dataset(
+        dataset, movielens_dir=settings.movielens_dir, cache_dir=settings.data_cache, allow_modified=args.allow_modified
+    )
+    print(f"{dataset}: {'files (see the warning)' if args.allow_modified else 'verified files'} in {folder}")
     return 0
 
 
@@ -23,7 +26,7 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.dataset}: {len(ratings):,} ratings, {ratings['user_id'].nunique():,} users, "
         f"{ratings['item_id'].nunique():,} movies passed validation"
     )
-    print(f"cleaning: {prepared.cleaning}")
+    print(prepared.cleaning.summary())
     return 0
 
 
@@ -31,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="get and check MovieLens").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("fetch", help="use MOVIELENS_DIR or download + verify the official zip")
     p.add_argument("--dataset", default=None, choices=DATASETS)
+    add_allow_modified(p)
     p.set_defaults(func=fetch)
     p = data.add_parser("validate", help="load, clean and validate; report what fails")
     add_data_options(p)

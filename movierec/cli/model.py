@@ -45,7 +45,7 @@ def list_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _metric(metrics: dict, name: str) -> str:
-    for key in (f"temporal_{name}", f"holdout_{name}"):
+    for key in (f"temporal_{name}", f"ms75_{name}"):
         if key in metrics:
             return f"{metrics[key]:.4f}"
     return "-"

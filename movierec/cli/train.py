@@ -20,15 +20,16 @@ class TrainOptions(DataOptions):
 
 def run_train(options: TrainOptions, settings: Settings) -> int:
     from movierec.evaluation.protocols import ModelResult, format_table
-    from movierec.pipelines.train import hold_out, train_and_publish
+    from movierec.pipelines.train import HOLD_OUT_PROTOCOL, hold_out, train_and_publish
     from movierec.selection.registry import parse_model_list
     from movierec.stores.factory import make_stores
 
     seed = options.seed_in(settings)
     models = parse_model_list(options.models)
     prepared = prepare(options, settings)
+    held_out = None
     if options.hold_out:
-        prepared, _ = hold_out(prepared, seed)
+        prepared, held_out = hold_out(prepared, seed)
     store = make_stores(settings).artifacts
     start = time.perf_counter()
     with progress(len(models), "train") as bar:
@@ -40,20 +41,29 @@ def run_train(options: TrainOptions, settings: Settings) -> int:
             tracking_uri=None if options.no_mlflow else settings.tracking_uri,
             mlflow_artifacts=(settings.home / "mlartifacts").resolve().as_uri(),
             tuning_trials=options.trials,
+            held_out=held_out,
             on_step=lambda step: advance(bar, step),
         )
     elapsed = time.perf_counter() - start
+    prefix = f"{HOLD_OUT_PROTOCOL}_"
     rows = [
         ModelResult(
             p.artifact.name,
-            "holdout",
-            {k.removeprefix("holdout_"): v for k, v in p.artifact.metrics.items()},
+            HOLD_OUT_PROTOCOL,
+            {k.removeprefix(prefix): v for k, v in p.artifact.metrics.items() if k.startswith(prefix)},
             p.fit_seconds,
             0.0,
         )
         for p in published
     ]
-    print(f"holdout (ms75 split of {options.dataset_in(settings)}, k=10); fit s = refit on all data")
+    dataset = options.dataset_in(settings)
+    if held_out is not None:
+        print(
+            f"{HOLD_OUT_PROTOCOL} on {dataset} (k=10): each model fitted once on the 75% training part of every "
+            "movie's ratings and measured on the held-out 25%; fit s = that fit"
+        )
+    else:
+        print(f"fitted once on all of {dataset}; not evaluated (`movierec evaluate`, or train with --hold-out)")
     print(format_table(rows))
     for p in published:
         state = "live" if p.promoted else "not promoted"
@@ -73,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hold-out",
         action="store_true",
-        help="train on the ms75 training part only; the rest is what `movierec simulate` users like",
+        help="train on the ms75 training part only and measure each fit on the held-out 25%% "
+        "(what `movierec simulate` users like)",
     )
     p.set_defaults(func=command(run_train, TrainOptions))

@@ -34,6 +34,23 @@ class CleaningReport:
     users_removed: int
     items_removed: int
     output_rows: int
+    # (user_id, item_id) of the first ratings of movies missing from the catalogue
+    unknown_movie_examples: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def dropped_rows(self) -> int:
+        return self.input_rows - self.output_rows
+
+    def summary(self) -> str:
+        """One line: how many rows were dropped and why."""
+        parts = [
+            f"{self.duplicates_dropped} duplicate",
+            f"{self.out_of_range_dropped} out of the rating scale",
+            f"{self.unknown_movie_dropped} of movies missing from the catalogue"
+            + (f" (user, movie: {', '.join(map(str, self.unknown_movie_examples))})" if self.unknown_movie_examples else ""),
+            f"{self.min_count_dropped} under the minimum counts",
+        ]
+        return f"cleaning dropped {self.dropped_rows} of {self.input_rows} rows: " + ", ".join(parts)
 
 
 def clean_ratings(
@@ -74,7 +91,10 @@ def clean_ratings(
 
     in_range = deduplicated[RATING].between(low, high)  # NaN compares False
     ranged = deduplicated[in_range.to_numpy()]
-    scaled = ranged if known_items is None else ranged[ranged[ITEM_ID].isin(np.asarray(known_items)).to_numpy()]
+    catalogued = np.ones(len(ranged), dtype=bool)
+    if known_items is not None:
+        catalogued = ranged[ITEM_ID].isin(np.asarray(known_items)).to_numpy()
+    scaled, orphans = ranged[catalogued], ranged[~catalogued]
     if scaled.empty:
         raise DataError(
             f"every rating is missing or outside the rating scale [{low}, {high}]; "
@@ -98,8 +118,14 @@ def clean_ratings(
         users_removed=ratings[USER_ID].nunique() - cored[USER_ID].nunique(),
         items_removed=ratings[ITEM_ID].nunique() - cored[ITEM_ID].nunique(),
         output_rows=len(cored),
+        unknown_movie_examples=tuple(
+            (int(u), int(i)) for u, i in orphans[[USER_ID, ITEM_ID]].head(_EXAMPLES).itertuples(index=False)
+        ),
     )
     return cored, report
+
+
+_EXAMPLES = 5
 
 
 def _keep_latest(ratings: pd.DataFrame) -> pd.DataFrame:

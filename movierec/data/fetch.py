@@ -36,6 +36,7 @@ def fetch_dataset(
     cache_dir: Path,
     base_url: str = GROUPLENS_URL,
     timeout: float = 60.0,
+    allow_modified: bool = False,
 ) -> Path:
     """Return the folder holding dataset ``name``'s files, each verified against its sha256.
 
@@ -46,10 +47,13 @@ def fetch_dataset(
 
     Raises DataError for an unknown name, a missing or altered file, an HTTP or network
     failure, a corrupt or incomplete archive; a failed download leaves nothing in the cache.
+    With ``allow_modified``, a ``movielens_dir`` copy whose files are all present but
+    differ from the official ones is used anyway, with a warning naming each file and
+    its checksums (downloads are always verified).
     """
     spec = dataset_spec(name)
     if movielens_dir is not None:
-        return _verified_local_copy(spec, Path(movielens_dir))
+        return _verified_local_copy(spec, Path(movielens_dir), allow_modified=allow_modified)
 
     target = Path(cache_dir) / spec.name
     if target.is_dir():
@@ -83,7 +87,7 @@ def _problems(folder: Path, spec: DatasetSpec) -> list[str]:
     return problems
 
 
-def _verified_local_copy(spec: DatasetSpec, movielens_dir: Path) -> Path:
+def _verified_local_copy(spec: DatasetSpec, movielens_dir: Path, *, allow_modified: bool = False) -> Path:
     folder = movielens_dir
     if folder.name != spec.name and (folder / spec.name).is_dir():
         folder = folder / spec.name
@@ -93,11 +97,21 @@ def _verified_local_copy(spec: DatasetSpec, movielens_dir: Path) -> Path:
             f"unpacked {spec.archive}, or unset it to download the official archive"
         )
     problems = _problems(folder, spec)
+    missing = [p for p in problems if p.endswith(" is missing")]
+    if problems and allow_modified and not missing:
+        log.warning(
+            "%s is not an unmodified copy of %s: %s; loading it anyway (--allow-modified)",
+            folder,
+            spec.name,
+            "; ".join(problems),
+        )
+        return folder
     if problems:
         raise DataError(
             f"{folder} is not an unmodified copy of {spec.name}: {'; '.join(problems)}. "
             f"Point MOVIELENS_DIR at a fresh unpacked {spec.archive} from GroupLens, "
-            "or unset it to download and verify the official archive"
+            "unset it to download and verify the official archive, "
+            "or pass --allow-modified to load this copy anyway (with a warning)"
         )
     return folder
 

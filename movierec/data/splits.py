@@ -2,7 +2,9 @@
 
 Every split returns ``(train, test)`` as row subsets of the input in input order, with
 the original index, so ``pd.concat([train, test]).sort_index()`` rebuilds the input
-(for a unique index). Randomness comes from ``numpy.random.default_rng(seed)`` only.
+(for a unique index). Randomness comes from ``numpy.random.default_rng(seed)``, except
+the stratified split's ``keys="microsoft"``, which reproduces Microsoft Recommenders'
+legacy ``RandomState`` draws.
 """
 
 from __future__ import annotations
@@ -33,14 +35,21 @@ def stratified_split(
     by: Literal["item", "user"] = "item",
     ratio: float = 0.75,
     seed: int = 42,
+    *,
+    keys: Literal["numpy", "microsoft"] = "numpy",
 ) -> Split:
     """Split every user's (or item's) ratings ``ratio`` : ``1 - ratio`` at random.
 
-    Per group of size ``n``, the group is shuffled and its first ``round(ratio * n)``
-    rows go to train (numpy rounding, half to even), as in Microsoft Recommenders'
-    ``python_stratified_split``; the ``ms75`` protocol is ``by="item", ratio=0.75,
-    seed=42``. One random key per row, sorted within groups taken in ascending id
-    order, is that shuffle for all groups at once, so a seed fixes the result.
+    One random key per row in input order, rows sorted by group then key, and a group of
+    size ``n`` keeps its first ``round(ratio * n)`` rows (half to even) in train: the
+    procedure of Microsoft Recommenders' ``python_stratified_split``. The keys decide
+    which rows: ``keys="numpy"`` draws them from ``numpy.random.default_rng(seed)`` (the
+    ``ms75`` protocol: same shape, *not* their rows); ``keys="microsoft"`` from
+    ``numpy.random.RandomState(seed)`` as their ``np.random.seed(seed);
+    np.random.rand(n)`` does, which gives exactly their rows for the same seed (tested
+    against a fixture computed with their published code; the ``ms75-exact`` protocol).
+    ``ms75`` is ``by="item", ratio=0.75, seed=42``, as their MovieLens benchmark
+    (``filter_by="item"``).
     """
     if by not in ("item", "user"):
         raise ValueError(f"by must be 'item' or 'user', got {by!r}")
@@ -48,8 +57,13 @@ def stratified_split(
     column = ITEM_ID if by == "item" else USER_ID
     require_columns(ratings, (column,))
     groups = ratings[column].to_numpy()
-    keys = np.random.default_rng(seed).random(len(ratings))
-    order = np.lexsort((keys, groups))  # by group, then by random key
+    if keys == "microsoft":
+        row_keys = np.random.RandomState(seed).random_sample(len(ratings))  # their legacy generator, on purpose
+    elif keys == "numpy":
+        row_keys = np.random.default_rng(seed).random(len(ratings))
+    else:
+        raise ValueError(f"keys must be 'numpy' or 'microsoft', got {keys!r}")
+    order = np.lexsort((row_keys, groups))  # by group, then by random key
     rank, size = _rank_within_groups(groups[order])
     train = np.empty(len(ratings), dtype=bool)
     train[order] = rank < np.round(ratio * size)

@@ -193,7 +193,7 @@ def ndcg_at_k(recommended: npt.ArrayLike, relevant: Any, k: int) -> float:
 
 
 def map_at_k(recommended: npt.ArrayLike, relevant: Any, k: int) -> float:
-    r"""Mean average precision at k.
+    r"""Mean average precision at k (Microsoft Recommenders' and Spark's ``map_at_k``).
 
     .. math::
         AP@k_u = \frac{1}{\min(R_u, k)} \sum_{i=1}^{k} P@i_u \cdot rel_i, \qquad
@@ -203,6 +203,20 @@ def map_at_k(recommended: npt.ArrayLike, relevant: Any, k: int) -> float:
     """
     hits, n_relevant = _hits(recommended, relevant, k)
     return float(np.mean(_average_precision(hits, n_relevant)))
+
+
+def map_by_relevant_at_k(recommended: npt.ArrayLike, relevant: Any, k: int) -> float:
+    r"""Mean average precision at k normalised by all of a user's relevant items.
+
+    .. math::
+        AP^{R}@k_u = \frac{1}{R_u} \sum_{i=1}^{k} P@i_u \cdot rel_i
+
+    Microsoft Recommenders' ``map`` (the "MAP" column of their MovieLens benchmark
+    table); :func:`map_at_k` (their ``map_at_k``, Spark's MAP@k) divides by
+    :math:`\min(R_u, k)` instead, so it is never smaller.
+    """
+    hits, n_relevant = _hits(recommended, relevant, k)
+    return float(np.mean(_average_precision(hits, n_relevant, by_all_relevant=True)))
 
 
 def hit_rate_at_k(recommended: npt.ArrayLike, relevant: Any, k: int) -> float:
@@ -248,9 +262,10 @@ def mean_popularity(recommended: npt.ArrayLike, item_popularity: npt.ArrayLike) 
 def ranking_report(
     recommended: npt.ArrayLike, relevant: Any, k: int, item_popularity: npt.ArrayLike
 ) -> dict[str, float]:
-    """All ranking metrics at once, sharing one hit computation.
+    r"""All ranking metrics at once, sharing one hit computation.
 
-    Keys: ``precision@k``, ``recall@k``, ``ndcg@k``, ``map@k``, ``hit_rate@k`` (with the
+    Keys: ``precision@k``, ``recall@k``, ``ndcg@k``, ``map@k`` (AP divided by
+    :math:`\min(R_u, k)`), ``map_by_relevant@k`` (divided by :math:`R_u`), ``hit_rate@k`` (with the
     value of ``k`` spelled out, e.g. ``ndcg@10``), ``coverage`` and ``mean_popularity``.
     Coverage and popularity are computed over the first ``k`` columns of every row.
     """
@@ -261,6 +276,7 @@ def ranking_report(
         f"recall@{k}": float(np.mean(_recall(hits, n_relevant))),
         f"ndcg@{k}": float(np.mean(_ndcg(hits, n_relevant))),
         f"map@{k}": float(np.mean(_average_precision(hits, n_relevant))),
+        f"map_by_relevant@{k}": float(np.mean(_average_precision(hits, n_relevant, by_all_relevant=True))),
         f"hit_rate@{k}": float(np.mean(hits.any(axis=1))),
         "coverage": catalogue_coverage(top, relevant.shape[1]),
         "mean_popularity": mean_popularity(top, item_popularity),
@@ -288,10 +304,10 @@ def _ndcg(hits: BoolArray, n_relevant: IntArray) -> FloatArray:
     return dcg / idcg
 
 
-def _average_precision(hits: BoolArray, n_relevant: IntArray) -> FloatArray:
+def _average_precision(hits: BoolArray, n_relevant: IntArray, *, by_all_relevant: bool = False) -> FloatArray:
     k = hits.shape[1]
     precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
-    return (precision_at_i * hits).sum(axis=1) / np.minimum(n_relevant, k)
+    return (precision_at_i * hits).sum(axis=1) / (n_relevant if by_all_relevant else np.minimum(n_relevant, k))
 
 
 # --------------------------------------------------------------------------- input checks

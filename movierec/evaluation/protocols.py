@@ -1,4 +1,4 @@
-"""The evaluation protocols ``ms75``, ``kfold5`` and ``temporal`` (docs/ARCHITECTURE.md).
+"""The evaluation protocols ``ms75``, ``ms75-exact``, ``kfold5`` and ``temporal`` (docs/ARCHITECTURE.md).
 
 Every protocol fits a trainer on the training part, builds the same numpy scorer that
 serving uses from the artifact, and measures it on the test part: ranking metrics with
@@ -25,7 +25,7 @@ from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData
 from movierec.models.scoring import Scorer, scorer_for
 
-PROTOCOLS: tuple[str, ...] = ("ms75", "kfold5", "temporal")
+PROTOCOLS: tuple[str, ...] = ("ms75", "ms75-exact", "kfold5", "temporal")
 _CHUNK = 256  # users scored at once: bounds memory to CHUNK x n_items floats
 
 
@@ -88,6 +88,8 @@ def fit_and_score(
 def splits_for(protocol: str, ratings: pd.DataFrame, seed: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     if protocol == "ms75":
         yield stratified_split(ratings, by="item", ratio=0.75, seed=seed)
+    elif protocol == "ms75-exact":  # Microsoft Recommenders' own rows for the seed
+        yield stratified_split(ratings, by="item", ratio=0.75, seed=seed, keys="microsoft")
     elif protocol == "kfold5":
         yield from kfold(ratings, k=5, seed=seed)
     elif protocol == "temporal":

@@ -165,6 +165,56 @@ class ItemItemScorer(Scorer):
         return (history @ self.weights).astype(np.float64)
 
 
+class SparseItemItemScorer(Scorer):
+    r"""A pruned EASE^R: :math:`s_u = x_u B` with B stored as CSR arrays
+    (``weights_indptr``, ``weights_indices``, ``weights_data``; row i = what item i adds).
+
+    A user's scores are the sum of the rows of the items they saw: one ``bincount`` over
+    those rows' entries, numpy only.
+    """
+
+    kind = "sparse_item_item"
+    required = ("weights_indptr", "weights_indices", "weights_data")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.indptr = np.asarray(arrays["weights_indptr"], dtype=np.int64)
+        self.indices = np.asarray(arrays["weights_indices"], dtype=np.int64)
+        self.data = np.asarray(arrays["weights_data"], dtype=np.float64)
+        if len(self.indptr) != self.n_items + 1 or self.indptr[-1] != len(self.indices) != len(self.data):
+            raise ArtifactError("sparse_item_item weights do not match the item vocabulary")
+        if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= self.n_items):
+            raise ArtifactError("sparse_item_item weights point outside the item vocabulary")
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.vstack([self._score_one(int(user)) for user in users])
+
+    def _score_one(self, user: int) -> np.ndarray:
+        rows = self.seen(user)
+        starts, stops = self.indptr[rows], self.indptr[rows + 1]
+        lengths = stops - starts
+        # Positions of every entry of the seen rows, without a Python loop over rows.
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        return np.bincount(self.indices[offsets], weights=self.data[offsets], minlength=self.n_items)
+
+
+class EmbeddingScorer(Scorer):
+    r"""Implicit-feedback matrix factorisation (iALS): :math:`s_{ui} = p_u^\top q_i`."""
+
+    kind = "embeddings"
+    required = ("user_factors", "item_factors")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        super().__init__(arrays)
+        self.pu = np.asarray(arrays["user_factors"], dtype=np.float32)
+        self.qi = np.asarray(arrays["item_factors"], dtype=np.float32)
+        if self.pu.shape[0] != self.n_users or self.qi.shape[0] != self.n_items or self.pu.shape[1] != self.qi.shape[1]:
+            raise ArtifactError("embeddings do not match the user and item vocabularies")
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return (self.pu[users] @ self.qi.T).astype(np.float64)
+
+
 class KNNScorer(Scorer):
     r"""User-based k-nearest neighbours (Surprise's KNNBasic and KNNBaseline).
 
@@ -248,7 +298,8 @@ class KNNScorer(Scorer):
 
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.kind: cls for cls in (PopularScorer, FactorScorer, ItemItemScorer, KNNScorer)
+    cls.kind: cls
+    for cls in (PopularScorer, FactorScorer, ItemItemScorer, SparseItemItemScorer, EmbeddingScorer, KNNScorer)
 }
 
 

@@ -1,8 +1,11 @@
-"""Training: MovieLens -> cleaned, validated ratings -> evaluated, published model versions.
+"""Training: MovieLens -> cleaned, validated ratings -> published model versions.
 
-Each model is evaluated on an ``ms75``-shaped holdout (hyper-parameters selected inside
-the training part), then refitted on all the data; the refit is what gets published,
-with the holdout metrics in its manifest, and logged to MLflow.
+Each model is fitted once on the data it is given (hyper-parameters selected on a
+validation split inside it) and published, then logged to MLflow. With a held-out part
+(``movierec train --hold-out``: the data is the ``ms75`` training part, the held-out part
+its 25% test part), that one fit is also scored on the held-out part and the manifest
+stores those metrics under the protocol's name (``ms75_ndcg@10``, ...): what the
+published version itself scores on data it never saw.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from movierec.data.frames import MovieLens
 from movierec.data.loaders import load_movielens
 from movierec.data.splits import stratified_split
 from movierec.data.validation import validate_movies, validate_ratings
-from movierec.evaluation.protocols import fit_and_score
+from movierec.evaluation.protocols import score_split
 from movierec.models.artifact import (
     ITEMS_FILE,
     ModelArtifact,
@@ -29,12 +32,14 @@ from movierec.models.artifact import (
     items_file,
 )
 from movierec.models.base import TrainingData
+from movierec.models.scoring import scorer_for
 from movierec.pipelines.publish import publish
 from movierec.pipelines.tracking import log_run
 from movierec.selection.registry import make_trainer
 from movierec.stores.ports import ArtifactStore
 
 log = logging.getLogger(__name__)
+HOLD_OUT_PROTOCOL = "ms75"  # what `movierec train --hold-out` holds out, and its metrics' prefix
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,13 @@ def prepare_data(
     now: float,
     min_user_ratings: int = 1,
     min_item_ratings: int = 1,
+    allow_modified: bool = False,
 ) -> PreparedData:
-    """Locate, load, clean and validate a dataset; DataError says what is wrong."""
-    folder = fetch_dataset(dataset, movielens_dir=movielens_dir, cache_dir=cache_dir)
+    """Locate, load, clean and validate a dataset; DataError says what is wrong.
+
+    ``allow_modified`` loads a MOVIELENS_DIR copy that fails its checksums (with a warning).
+    """
+    folder = fetch_dataset(dataset, movielens_dir=movielens_dir, cache_dir=cache_dir, allow_modified=allow_modified)
     movielens = load_movielens(dataset, folder)
     ratings, report = clean_ratings(
         movielens.ratings,
@@ -72,8 +81,8 @@ def prepare_data(
         min_item_ratings=min_item_ratings,
         known_items=movielens.movies["item_id"],
     )
-    if report.unknown_movie_dropped:
-        log.warning("dropped %d ratings of movies missing from the catalogue", report.unknown_movie_dropped)
+    if report.dropped_rows:
+        log.warning("%s: %s", dataset, report.summary())
     validate_ratings(ratings, movielens.rating_scale, now)
     validate_movies(movielens.movies, now)
     return PreparedData(movielens, TrainingData(ratings, movielens.rating_scale), report)
@@ -90,18 +99,26 @@ def hold_out(prepared: PreparedData, seed: int) -> tuple[PreparedData, pd.DataFr
 
 
 def train_model(
-    name: str, prepared: PreparedData, *, seed: int, k: int = 10, tuning_trials: int = 20
+    name: str,
+    prepared: PreparedData,
+    *,
+    seed: int,
+    k: int = 10,
+    tuning_trials: int = 20,
+    held_out: pd.DataFrame | None = None,
 ) -> tuple[ModelArtifact, float]:
-    """Holdout-evaluate ``name`` then refit on everything; returns the refit and its fit seconds."""
-    data = prepared.training
-    train, test = stratified_split(data.ratings, by="item", ratio=0.75, seed=seed)
-    _, holdout, _, _ = fit_and_score(
-        make_trainer(name, seed=seed, tuning_trials=tuning_trials), train, test, data.rating_scale, k
-    )
+    """Fit ``name`` once on ``prepared``; returns the artifact and its fit seconds.
+
+    With ``held_out`` (the ms75 test part ``prepared`` was cut from) the artifact carries
+    that fit's metrics on it, keyed ``ms75_<metric>``.
+    """
     start = time.perf_counter()
-    artifact = make_trainer(name, seed=seed, tuning_trials=tuning_trials).fit(data)
+    artifact = make_trainer(name, seed=seed, tuning_trials=tuning_trials, objective="ndcg@10").fit(prepared.training)
     fit_seconds = time.perf_counter() - start
-    metrics = {f"holdout_{key}": value for key, value in holdout.items()}
+    metrics: dict[str, float] = {}
+    if held_out is not None:
+        measured = score_split(scorer_for(artifact.kind, artifact.arrays), held_out, k)
+        metrics = {f"{HOLD_OUT_PROTOCOL}_{key}": value for key, value in measured.items()}
     files = {ITEMS_FILE: items_file(prepared.dataset.movies, artifact.arrays["item_ids"].tolist())}
     return replace(artifact, metrics=metrics, files=files), fit_seconds
 
@@ -116,9 +133,11 @@ def train_and_publish(
     mlflow_artifacts: str | None = None,
     promote: bool = True,
     tuning_trials: int = 20,
+    held_out: pd.DataFrame | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> list[PublishedModel]:
-    """Train each of ``models`` and publish it (live unless ``promote`` is false).
+    """Train each of ``models`` once and publish it (live unless ``promote`` is false);
+    ``held_out`` as in :func:`train_model`.
 
     Raises UploadNotVerified when a version does not read back as trained: it is
     deleted, never made live, and the models after it are not trained.
@@ -127,7 +146,9 @@ def train_and_publish(
     for name in models:
         if on_step:
             on_step(f"training {name}")
-        artifact, fit_seconds = train_model(name, prepared, seed=seed, tuning_trials=tuning_trials)
+        artifact, fit_seconds = train_model(
+            name, prepared, seed=seed, tuning_trials=tuning_trials, held_out=held_out
+        )
         artifact = publish(store, artifact, make_live=promote)
         run_id = None
         if tracking_uri:

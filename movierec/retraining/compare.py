@@ -25,7 +25,8 @@ from movierec.data.splits import temporal_split
 from movierec.errors import ConfigError
 from movierec.evaluation.protocols import fit_and_score
 from movierec.models.base import Trainer
-from movierec.models.ease import EASE
+from movierec.models.ease import DEFAULT_KEEP, EASE, MAX_ITEMS
+from movierec.models.ials import IALS, IALSParams
 from movierec.models.knn import KNNParams, SurpriseKNNBaseline, SurpriseKNNBasic
 from movierec.models.popular import MostPopular
 from movierec.models.svd import SurpriseSVD, SVDParams
@@ -54,10 +55,20 @@ def live_recipe(manifest: Mapping[str, Any], *, seed: int) -> Trainer:
     kind, name = manifest.get("kind"), manifest.get("name")
     params = dict(manifest.get("params") or {})
     seed = int(params.get("seed", seed))
-    if kind == "item_item":
+    if kind in ("item_item", "sparse_item_item"):
         if "l2" not in params:
             raise ConfigError(f"manifest of {name} {manifest.get('version')} lacks its l2; cannot refit it")
-        return EASE(l2=float(params["l2"]), seed=seed)
+        keep = params.get("keep")
+        if kind == "sparse_item_item" and keep is None:
+            keep = DEFAULT_KEEP  # a pruned B whose level was not recorded was pruned at the default
+        return EASE(
+            l2=float(params["l2"]),
+            keep=None if keep is None else int(keep),
+            max_items=int(params.get("max_items") or MAX_ITEMS),
+            seed=seed,
+        )
+    if kind == "embeddings":
+        return IALS(IALSParams(**_fields(IALSParams, params)), seed=seed)
     if kind == "factors":
         return SurpriseSVD(SVDParams(**_fields(SVDParams, params)), seed=seed)
     if kind == "knn":

@@ -3,9 +3,9 @@
 Searches live above the trainers (:mod:`movierec.selection.tuned` wraps a trainer
 with its search), so that ``models`` never depends on ``evaluation``.
 
-Optuna drives the SVD search (seeded TPE sampler, search space as data below);
-EASE's single regulariser is a short grid, since each candidate costs one matrix inverse
-of a Gram matrix computed once.
+Optuna drives the SVD search (seeded TPE sampler, search space as data below); EASE's
+regulariser and pruning level are short grids (:mod:`movierec.selection.ease_search`),
+since each candidate costs one matrix inverse of a Gram matrix computed once.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import optuna
 
-from movierec.data.matrix import InteractionMatrix
 from movierec.data.splits import random_split, stratified_split
-from movierec.evaluation.metrics import ndcg_at_k, rmse, top_k_indices
+from movierec.evaluation.protocols import score_split
 from movierec.models.base import TrainingData
-from movierec.models.ease import ease_weights, gram
-from movierec.models.scoring import FactorScorer
+from movierec.models.ials import IALS, IALSParams
+from movierec.models.scoring import FactorScorer, scorer_for
 from movierec.models.svd import SurpriseSVD, SVDParams
 
 # name -> (type, low, high, log scale)
@@ -46,25 +44,6 @@ class Selection:
         return asdict(self)
 
 
-def select_ease_l2(
-    data: TrainingData, grid: tuple[float, ...], *, seed: int = 42, k: int = 10, validation_ratio: float = 0.8
-) -> Selection:
-    """Best NDCG@k on a per-item stratified validation split of ``data`` (the ms75 shape)."""
-    fit_part, valid_part = stratified_split(data.ratings, by="item", ratio=validation_ratio, seed=seed)
-    train = InteractionMatrix.from_ratings(fit_part, binary=True)
-    valid = InteractionMatrix.from_ratings(valid_part, user_ids=train.user_ids, item_ids=train.item_ids, binary=True)
-    g = gram(train.matrix)
-    users = np.flatnonzero(valid.matrix.getnnz(axis=1) > 0)
-    history = train.matrix[users].toarray()
-    trials = []
-    for l2 in grid:
-        scores = history @ ease_weights(g, l2)
-        top = top_k_indices(scores, k, exclude=train.matrix[users])
-        trials.append({"l2": l2, f"ndcg@{k}": float(ndcg_at_k(top, valid.matrix[users], k))})
-    best = max(trials, key=lambda t: t[f"ndcg@{k}"])
-    return Selection(best["l2"], best[f"ndcg@{k}"], f"ndcg@{k}", trials)
-
-
 def _suggest(trial: optuna.Trial, space: dict[str, tuple[str, float, float, bool]]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name, (kind, low, high, log) in space.items():
@@ -80,25 +59,56 @@ def tune_svd(
     n_trials: int,
     *,
     seed: int = 42,
+    objective: str = "rmse",
     validation_fraction: float = 0.2,
     space: dict[str, tuple[str, float, float, bool]] | None = None,
 ) -> Selection:
-    """Minimise validation RMSE of Surprise SVD over ``space`` with ``n_trials`` TPE trials."""
+    """The best of ``n_trials`` TPE trials of Surprise SVD over ``space`` for ``objective``.
+
+    ``"rmse"``: minimise RMSE on a random ``validation_fraction`` of the ratings (rating
+    prediction, the kfold5 question). ``"ndcg@10"``: maximise NDCG@10 of the serving scorer
+    on a per-movie stratified ``validation_fraction`` (the ms75 question: every held-out
+    rating relevant, training items removed).
+    """
     if n_trials < 1:
         raise ValueError("n_trials must be at least 1")
+    if objective not in ("rmse", "ndcg@10"):
+        raise ValueError(f"objective must be 'rmse' or 'ndcg@10', got {objective!r}")
     space = space or SVD_SEARCH_SPACE
-    fit_part, valid_part = random_split(data.ratings, test_fraction=validation_fraction, seed=seed)
+    if objective == "rmse":
+        fit_part, valid_part = random_split(data.ratings, test_fraction=validation_fraction, seed=seed)
+    else:
+        fit_part, valid_part = stratified_split(data.ratings, by="item", ratio=1 - validation_fraction, seed=seed)
     fit_data = TrainingData(fit_part, data.rating_scale)
-    truth = valid_part["rating"].to_numpy()
 
-    def objective(trial: optuna.Trial) -> float:
-        params = SVDParams(**_suggest(trial, space))
-        scorer = FactorScorer(SurpriseSVD(params, seed=seed).fit(fit_data).arrays)
-        pred = scorer.predict(valid_part["user_id"].to_numpy(), valid_part["item_id"].to_numpy())
-        return rmse(truth, pred)
+    def measure(trial: optuna.Trial) -> float:
+        scorer = FactorScorer(SurpriseSVD(SVDParams(**_suggest(trial, space)), seed=seed).fit(fit_data).arrays)
+        return score_split(scorer, valid_part, k=10)[objective]
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=n_trials)
-    trials = [{**t.params, "rmse": t.value} for t in study.trials]
-    return Selection(study.best_params, float(study.best_value), "rmse", trials)
+    study = optuna.create_study(direction="minimize" if objective == "rmse" else "maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(measure, n_trials=n_trials)
+    trials = [{**t.params, objective: t.value} for t in study.trials]
+    return Selection(study.best_params, float(study.best_value), objective, trials)
+
+
+IALS_GRID: dict[str, tuple[float, ...]] = {"regularization": (5.0, 10.0, 20.0, 50.0), "alpha": (1.0, 2.0, 5.0)}
+
+
+def select_ials(
+    data: TrainingData, *, seed: int = 42, k: int = 10, validation_ratio: float = 0.8, grid: dict | None = None
+) -> Selection:
+    """Best validation NDCG@k of iALS over ``grid`` (regularisation x confidence weight),
+    on a per-movie stratified split of ``data`` (the ms75 shape); factors and iterations fixed."""
+    grid = grid or IALS_GRID
+    fit_part, valid_part = stratified_split(data.ratings, by="item", ratio=validation_ratio, seed=seed)
+    fit_data = TrainingData(fit_part, data.rating_scale)
+    metric = f"ndcg@{k}"
+    trials = []
+    for regularization in grid["regularization"]:
+        for alpha in grid["alpha"]:
+            params = IALSParams(regularization=regularization, alpha=alpha)
+            scorer = scorer_for("embeddings", IALS(params, seed=seed).fit(fit_data).arrays)
+            trials.append({"regularization": regularization, "alpha": alpha, metric: score_split(scorer, valid_part, k)[metric]})
+    best = max(trials, key=lambda t: t[metric])
+    return Selection({"regularization": best["regularization"], "alpha": best["alpha"]}, best[metric], metric, trials)

@@ -270,3 +270,45 @@ def test_movielens_dir_with_a_corrupted_file(movielens_root: Path, tmp_path: Pat
 def test_movielens_dir_that_does_not_exist(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         fetch_dataset("ml-100k", movielens_dir=tmp_path / "nowhere", cache_dir=tmp_path)
+
+
+def test_a_modified_copy_loads_with_allow_modified_and_a_warning_naming_the_file(
+    movielens_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = _copy_required(movielens_root, tmp_path / "ml-100k")
+    with (copy / "u.data").open("ab") as stream:
+        stream.write(b"999\t999999\t5\t881250949\n")
+    with pytest.raises(DataError, match=r"u\.data has sha256 .*--allow-modified"):
+        fetch_dataset("ml-100k", movielens_dir=copy, cache_dir=tmp_path / "cache")
+
+    with caplog.at_level("WARNING", logger="movierec.data.fetch"):
+        assert fetch_dataset("ml-100k", movielens_dir=copy, cache_dir=tmp_path / "cache", allow_modified=True) == copy
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "u.data has sha256" in warning and "expected 06416e59" in warning and "--allow-modified" in warning
+
+
+def test_allow_modified_still_refuses_a_copy_missing_a_file(movielens_root: Path, tmp_path: Path) -> None:
+    copy = _copy_required(movielens_root, tmp_path / "ml-100k")
+    (copy / "u.item").unlink()
+    with pytest.raises(DataError, match=r"u\.item is missing"):
+        fetch_dataset("ml-100k", movielens_dir=copy, cache_dir=tmp_path / "cache", allow_modified=True)
+
+
+def test_a_modified_copy_trains_and_cleaning_reports_the_orphan_row(
+    movielens_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from movierec.pipelines.train import prepare_data
+
+    copy = _copy_required(movielens_root, tmp_path / "ml-100k")
+    with (copy / "u.data").open("ab") as stream:
+        stream.write(b"999\t999999\t5\t881250949\n")
+    with caplog.at_level("WARNING"):
+        prepared = prepare_data(
+            "ml-100k", movielens_dir=copy, cache_dir=tmp_path / "cache", now=2e9, allow_modified=True
+        )
+    assert prepared.cleaning.unknown_movie_dropped == 1
+    assert prepared.cleaning.unknown_movie_examples == ((999, 999999),)
+    assert len(prepared.training.ratings) == 100_000
+    summary = prepared.cleaning.summary()
+    assert summary.startswith("cleaning dropped 1 of 100001 rows") and "(999, 999999)" in summary
+    assert any(summary in r.getMessage() for r in caplog.records)

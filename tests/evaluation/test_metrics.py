@@ -20,6 +20,7 @@ from movierec.evaluation.metrics import (
     hit_rate_at_k,
     mae,
     map_at_k,
+    map_by_relevant_at_k,
     mean_popularity,
     ndcg_at_k,
     precision_at_k,
@@ -90,6 +91,8 @@ def test_worked_example_report() -> None:
             "recall@3": 9 / 16,
             "ndcg@3": (1 / math.log2(6) + 2) / 4,
             "map@3": 9 / 16,
+            # divided by R_u instead of min(R_u, 3): user 3 (R = 4, 3 hits) 3/4 -> (1/4 + 1 + 3/4 + 0) / 4
+            "map_by_relevant@3": 1 / 2,
             "hit_rate@3": 3 / 4,
             "coverage": 6 / 8,
             "mean_popularity": 510 / 14,
@@ -111,6 +114,7 @@ def test_k_smaller_than_list_uses_only_the_first_k_ranks() -> None:
             "recall@1": 5 / 16,
             "ndcg@1": 1 / 2,
             "map@1": 1 / 2,
+            "map_by_relevant@1": 5 / 16,  # = recall@1 at k = 1
             "hit_rate@1": 1 / 2,
             "coverage": 4 / 8,
             "mean_popularity": 30.0,
@@ -140,6 +144,16 @@ def test_map_divides_by_k_when_more_items_are_relevant_than_k() -> None:
     assert map_at_k(recommended, relevant, 2) == pytest.approx(1 / 2)
     assert recall_at_k(recommended, relevant, 2) == pytest.approx(1 / 5)
     assert ndcg_at_k(recommended, relevant, 2) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    # Microsoft Recommenders' `map` (their benchmark's MAP) divides by all 5 relevant: 1/5.
+    assert map_by_relevant_at_k(recommended, relevant, 2) == pytest.approx(1 / 5)
+
+
+def test_both_maps_agree_when_no_user_has_more_relevant_items_than_k() -> None:
+    relevant = relevance_matrix([{0, 2}, {1}], 5)
+    recommended = np.array([[0, 1, 2], [3, 1, 4]])
+    assert map_by_relevant_at_k(recommended, relevant, 3) == pytest.approx(map_at_k(recommended, relevant, 3))
+    report = ranking_report(recommended, relevant, 3, np.ones(5))
+    assert report["map@3"] == report["map_by_relevant@3"] == pytest.approx((5 / 6 + 1 / 2) / 2)
 
 
 def test_k_larger_than_list_counts_missing_ranks_as_padding() -> None:

@@ -10,23 +10,23 @@ from movierec.models.base import TrainingData
 from movierec.models.scoring import scorer_for
 from movierec.selection.registry import make_trainer
 
-MODELS = ["svd", "knn-basic", "knn-baseline", "ease", "popular"]
+MODELS = ["svd", "knn-basic", "knn-baseline", "ease", "ease-sparse", "ials", "popular"]
 
 
 @pytest.fixture(scope="module", params=MODELS)
 def fitted(request, small_data: TrainingData):
     artifact = make_trainer(request.param, seed=7).fit(small_data)
-    return artifact, scorer_for(artifact.kind, artifact.arrays)
+    return request.param, artifact, scorer_for(artifact.kind, artifact.arrays)
 
 
 def test_vocabulary_is_sorted_raw_ids(fitted, small_data):
-    _, scorer = fitted
+    _, _, scorer = fitted
     assert np.array_equal(scorer.user_ids, np.sort(small_data.ratings["user_id"].unique()))
     assert np.array_equal(scorer.item_ids, np.sort(small_data.ratings["item_id"].unique()))
 
 
 def test_never_recommends_seen_items(fitted, small_data):
-    _, scorer = fitted
+    _, _, scorer = fitted
     for user_id in (1, 13, 200):
         seen = set(small_data.ratings.loc[small_data.ratings["user_id"] == user_id, "item_id"])
         ranked = scorer.recommend(user_id, 50)
@@ -36,14 +36,14 @@ def test_never_recommends_seen_items(fitted, small_data):
 
 
 def test_scores_descend_and_are_finite(fitted):
-    _, scorer = fitted
+    _, _, scorer = fitted
     ranked = scorer.recommend(5, 20)
     assert np.all(np.isfinite(ranked.scores))
     assert np.all(np.diff(ranked.scores) <= 0)
 
 
 def test_unknown_user_gets_popular_fallback(fitted):
-    _, scorer = fitted
+    _, _, scorer = fitted
     ranked = scorer.recommend(10_000_000, 10)
     assert ranked.fallback == "popular"
     popularity = dict(zip(scorer.item_ids.tolist(), scorer.item_popularity.tolist()))
@@ -53,7 +53,7 @@ def test_unknown_user_gets_popular_fallback(fitted):
 
 
 def test_exclude_removes_extra_items(fitted):
-    _, scorer = fitted
+    _, _, scorer = fitted
     first = scorer.recommend(3, 5)
     again = scorer.recommend(3, 5, exclude=first.item_ids[:2])
     assert not set(first.item_ids[:2].tolist()) & set(again.item_ids.tolist())
@@ -61,22 +61,22 @@ def test_exclude_removes_extra_items(fitted):
 
 
 def test_asking_for_more_than_the_catalogue_returns_what_is_left(fitted, small_data):
-    _, scorer = fitted
+    _, _, scorer = fitted
     seen = (small_data.ratings["user_id"] == 1).sum()
     ranked = scorer.recommend(1, scorer.n_items + 10)
     assert len(ranked.item_ids) == scorer.n_items - seen
 
 
 def test_same_seed_same_arrays(fitted, small_data):
-    artifact, _ = fitted
-    again = make_trainer(artifact.name, seed=7).fit(small_data)
+    name, artifact, _ = fitted
+    again = make_trainer(name, seed=7).fit(small_data)
     assert {k: array_digest(v) for k, v in artifact.arrays.items()} == {
         k: array_digest(v) for k, v in again.arrays.items()
     }
 
 
 def test_batch_scores_match_single_user_scores(fitted):
-    _, scorer = fitted
+    _, _, scorer = fitted
     users = np.array([0, 4, 9])
     batch = scorer.score(users)
     for row, user in enumerate(users):
