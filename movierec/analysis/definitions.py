@@ -14,7 +14,7 @@ from movierec.stores.ports import Warehouse
 
 _SQL = """
 SELECT experiment_id, salt, variants, status, coverage, primary_metric, guardrails,
-  guardrail_margins, secondary_metrics, plan, guardrail_plans,
+  guardrail_margins, secondary_metrics, plan, guardrail_plans, design,
   UNIX_MICROS(created_at) AS created_us, UNIX_MICROS(started_at) AS started_us,
   UNIX_MICROS(stopped_at) AS stopped_us
 FROM experiments
@@ -52,6 +52,7 @@ def _experiment(row: dict[str, Any]) -> Experiment:
             "total_users": None if plan.get("total_users") is None else int(plan["total_users"]),
         },
         "guardrail_plans": list(row.get("guardrail_plans") or ()),
+        "design": row.get("design"),  # null in rows exported before designs: an A/B test
         "created_at": seconds(row["created_us"]) or 0.0,
         "started_at": seconds(row["started_us"]) or 0.0,
         "stopped_at": seconds(row["stopped_us"]),
