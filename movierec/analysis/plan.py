@@ -27,9 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from scipy.optimize import brentq
-from scipy.stats import norm
-
 from movierec.analysis.comparison import guardrail_alpha
 from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.data import VariantData
@@ -41,8 +38,8 @@ from movierec.stats.power import (
     minimum_detectable_effect,
     sample_size_per_variant,
     sequential_non_inferiority_sample_size,
+    sequential_users_to_clear,
 )
-from movierec.stats.sequential import halfwidth, mixing_rho
 from movierec.stats.statistics import ErrorCode
 
 DEFAULTS = AnalysisConfig()
@@ -75,21 +72,9 @@ def sequential_sample_size(
     """
     if baseline_mean == 0 or not baseline_variance > 0:
         return None
-    rho = mixing_rho(alpha, tuning_parameter)
-    z_power = float(norm.ppf(power))
     var_b = baseline_variance * (1.0 + mde) ** 2 if treatment_variance is None else treatment_variance
     unit = (var_b + (1.0 + mde) ** 2 * baseline_variance) / baseline_mean**2
-
-    def shortfall(n: float) -> float:
-        se = math.sqrt(unit / n)
-        return halfwidth(se, round(2 * n), alpha, rho) + z_power * se - mde
-
-    lo, hi = 2.0, 1e13
-    if shortfall(lo) <= 0:
-        return 2
-    if shortfall(hi) > 0:
-        return None
-    return math.ceil(brentq(shortfall, lo, hi, xtol=0.5))
+    return sequential_users_to_clear(unit, mde, alpha=alpha, power=power, tuning_parameter=tuning_parameter)
 
 
 def default_variance(metric: str, baseline: float) -> float | None:

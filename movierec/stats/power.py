@@ -235,11 +235,24 @@ def sequential_non_inferiority_sample_size(
     _check_baseline(baseline_mean, baseline_variance, relative)
     distance = _margin_distance(margin, true_lift, higher_is_better, relative)
     unit = _unit_variance(baseline_mean, baseline_variance, true_lift, relative, treatment_variance)
+    return sequential_users_to_clear(unit, distance, alpha=alpha, power=power, tuning_parameter=tuning_parameter)
+
+
+def sequential_users_to_clear(
+    unit_variance: float, distance: float, *, alpha: float, power: float, tuning_parameter: float
+) -> int | None:
+    """The smallest n per arm at which the confidence sequence's bound clears ``distance``
+    with probability ``power``: δ − z_power se(n) ≥ h(se(n), 2n), se(n) = sqrt(V / n).
+
+    The left side grows and h shrinks with n, so the root is found by bisection; None when
+    no n up to 1e13 suffices. Shared by the primary's plan (distance = the MDE) and the
+    guardrails' (distance = lift + margin).
+    """
     rho = mixing_rho(alpha, tuning_parameter)
     z_power = float(norm.ppf(power))
 
     def shortfall(n: float) -> float:
-        se = math.sqrt(unit / n)
+        se = math.sqrt(unit_variance / n)
         return halfwidth(se, round(2 * n), alpha, rho) + z_power * se - distance
 
     lo, hi = 2.0, 1e13
