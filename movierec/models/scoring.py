@@ -51,7 +51,11 @@ class Scorer(UserItemIds):
         self.user_ids = np.asarray(arrays["user_ids"], dtype=np.int64)
         self.item_ids = np.asarray(arrays["item_ids"], dtype=np.int64)
         self.seen_indptr = np.asarray(arrays["seen_indptr"], dtype=np.int64)
-        self.seen_indices = np.asarray(arrays["seen_indices"], dtype=np.int64)
+        # Kept in its stored dtype (uint16 up to 65,536 items): widening 25M positions to
+        # int64 cost a large catalogue's cold start seconds and 200 MB.
+        self.seen_indices = np.asarray(arrays["seen_indices"])
+        if not np.issubdtype(self.seen_indices.dtype, np.integer):
+            raise ArtifactError(f"seen_indices must be integers, not {self.seen_indices.dtype}")
         self.item_popularity = np.asarray(arrays["item_popularity"], dtype=np.float64)
         if len(self.seen_indptr) != len(self.user_ids) + 1:
             raise ArtifactError("seen_indptr does not match the user vocabulary")
