@@ -168,10 +168,11 @@ def fit_synthetic(folder: Path, model: str, home: Path) -> None:
     print(json.dumps({"load_seconds": t1 - t0, "fit_seconds": t2 - t1, "save_seconds": time.perf_counter() - t2, "params": params}))
 
 
-def synthetic(folder: Path, timeout: float, results: dict) -> None:
-    home = Path(tempfile.mkdtemp(prefix="bench-scale-25m-"))
+def synthetic(folder: Path, timeout: float, results: dict, models: list[str], home: Path | None) -> None:
+    home = home or Path(tempfile.mkdtemp(prefix="bench-scale-25m-"))
+    home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MOVIEREC_HOME": str(home)}
-    for model in ("ease", "svd"):
+    for model in models:
         run = measured([sys.executable, __file__, "--fit-synthetic", str(folder), model, str(home)], env, timeout)
         results[f"synthetic-25m train {model} seconds"] = [run["seconds"]]
         results[f"synthetic-25m train {model} peak GiB"] = [run["peak_gib"]]
@@ -181,10 +182,10 @@ def synthetic(folder: Path, timeout: float, results: dict) -> None:
             continue
         if model == "ease":
             results["synthetic-25m ease artifact MB"] = [npz_mb(home, "ease")]
-            results["synthetic-25m ease cold start seconds"] = cold_start(home)
+            results["synthetic-25m ease cold start seconds"] = cold_start(home, 3)
 
 
-def cold_start(home: Path) -> list[float]:
+def cold_start(home: Path, runs: int) -> list[float]:
     from movierec.stores.gcs import GCSArtifactStore
     from movierec.stores.local import LocalArtifactStore
     from tests.emulators import storage_emulator
@@ -197,10 +198,12 @@ def cold_start(home: Path) -> list[float]:
             store.write_bytes(key, local.read_bytes(key))
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STORAGE_EMULATOR_HOST": emulator.url}
         runs = []
-        for _ in range(3):
+        for _ in range(runs):
             cmd = [sys.executable, __file__, "--cold-start", emulator.url, str(time.time())]
             run = measured(cmd, env, timeout=300)
-            runs.append(json.loads(run["stdout"])["seconds"])
+            child = json.loads(run["stdout"])
+            print("cold start", child, flush=True)
+            runs.append(child["seconds"])
         return runs
 
 
@@ -213,12 +216,17 @@ def cold_start_child(url: str, started: float) -> None:
     from movierec.models.scoring import scorer_for
     from movierec.stores.gcs import GCSArtifactStore
 
+    imported = time.time()
     client = storage.Client(project="bench", credentials=AnonymousCredentials(), client_options={"api_endpoint": url})
     artifact = load_artifact(GCSArtifactStore(client, "bench"), "ease")
+    loaded = time.time()
     scorer = scorer_for(artifact.kind, artifact.arrays)
     ranked = scorer.recommend(int(scorer.user_ids[0]), 10)
     assert len(ranked.item_ids) == 10
-    print(json.dumps({"seconds": time.time() - started}))
+    done = time.time()
+    print(json.dumps({"seconds": done - started, "steps": {"spawn + imports": imported - started,
+                                                          "download + verify + read": loaded - imported,
+                                                          "scorer + first top 10": done - loaded}}))
 
 
 def check(results: dict) -> list[str]:
@@ -240,6 +248,10 @@ def main() -> int:
     parser.add_argument("--synthetic", type=Path, help="folder written by scripts/make_synthetic_25m.py")
     parser.add_argument("--only-synthetic", action="store_true")
     parser.add_argument("--timeout", type=float, default=2400.0, help="hard limit per 25M fit, seconds")
+    parser.add_argument("--synthetic-models", default="ease,svd", help="models fitted on the 25M-shaped set")
+    parser.add_argument("--synthetic-home", type=Path, help="keep the 25M-shaped set's MOVIEREC_HOME here (default: a temp dir)")
+    parser.add_argument("--cold-start-home", type=Path,
+                        help="only B's cold start, from a --synthetic-home that a previous run filled")
     parser.add_argument("--serve-latency", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fit-synthetic", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--cold-start", nargs=2, help=argparse.SUPPRESS)
@@ -254,6 +266,10 @@ def main() -> int:
         cold_start_child(args.cold_start[0], float(args.cold_start[1]))
         return 0
     results: dict = {"cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    if args.cold_start_home:
+        results["synthetic-25m ease artifact MB"] = [npz_mb(args.cold_start_home, "ease")]
+        results["synthetic-25m ease cold start seconds"] = cold_start(args.cold_start_home, args.repeats)
+        args.only_synthetic, args.synthetic = True, None
     if not args.only_synthetic:
         root = Path(os.environ.get("MOVIELENS_ROOT", REPO.parent / "shared" / "data"))
         for protocol in ("ms75", "ms75-exact"):
@@ -265,7 +281,7 @@ def main() -> int:
     if args.synthetic:
         stats = args.synthetic / "stats.json"
         results["synthetic-25m data"] = json.loads(stats.read_text()) if stats.exists() else None
-        synthetic(args.synthetic, args.timeout, results)
+        synthetic(args.synthetic, args.timeout, results, args.synthetic_models.split(","), args.synthetic_home)
     results["load_average_at_end"] = os.getloadavg()
     missed = check(results)
     results["missed"] = missed
