@@ -167,12 +167,12 @@ variable "dataset" {
 
 variable "mlflow_tracking_uri" {
   type        = string
-  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: the file store under mlflow/ of the artifact bucket, mounted into the job (Cloud Storage FUSE), which survives the job."
+  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: a SQLite store (mlflow.db, run files in mlartifacts/) under mlflow/ of the artifact bucket, mounted into the job with Cloud Storage FUSE, which survives the job."
   default     = null
 
   validation {
-    condition     = var.mlflow_tracking_uri == null || can(regex("^(https?|gs|databricks)://", var.mlflow_tracking_uri))
-    error_message = "mlflow_tracking_uri must start with http://, https://, gs:// or databricks://."
+    condition     = var.mlflow_tracking_uri == null || can(regex("^(https?|databricks)://", var.mlflow_tracking_uri))
+    error_message = "mlflow_tracking_uri must be a tracking server: http://, https:// or databricks:// (null: the SQLite store on the mounted bucket)."
   }
 }
 

@@ -93,6 +93,16 @@ class Settings:
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
+    @property
+    def mlflow_artifacts(self) -> str | None:
+        """Where a new MLflow experiment keeps its runs' files: ``mlartifacts/`` beside a
+        SQLite tracking store (so on the retrain job's Cloud Storage mount they survive the
+        job with it); None for a tracking server, which chooses its own artifact store."""
+        uri = self.tracking_uri
+        if not uri.startswith("sqlite:///"):
+            return None
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
