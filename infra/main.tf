@@ -21,15 +21,18 @@ locals {
 
   # Objects of the artifact bucket by prefix, and who touches them (the code paths:
   # serving.models reads models/; retraining publishes models/, writes runs/ and
-  # retraining/signals/ and its MLflow store under mlflow/; reporting.drift reads the
-  # popularity model and writes reports/drift/).
+  # retraining/signals/ and its MLflow store under mlflow/, and reads the validated
+  # dataset under datasets/; reporting.drift reads the popularity model and writes
+  # reports/drift/; the Retrain workflow publishes the dataset it validated, datasets/).
   bucket_readers = {
     recommend = ["models/"]
     daily     = ["models/"]
+    retrain   = ["datasets/"]
   }
   bucket_writers = {
-    retrain = ["models/", "runs/", "retraining/", "mlflow/"]
-    daily   = ["reports/"]
+    retrain  = ["models/", "runs/", "retraining/", "mlflow/"]
+    daily    = ["reports/"]
+    dispatch = ["datasets/"]
   }
 
   # Which secret each workload reads (key of local.secrets); nobody reads another's.
@@ -112,6 +115,9 @@ locals {
       mounts_mlflow   = var.mlflow_tracking_uri == null
       env = {
         MOVIEREC_DATASET = var.dataset
+        # Train on the version the Retrain workflow validated and published (datasets/),
+        # re-checked against its sha256 manifest before training.
+        MOVIEREC_DATASET_VERSION = var.dataset_version
         # A tracking server of your own, or a SQLite file on the mounted mlflow/ prefix
         # (run files beside it, in mlartifacts/: Settings.mlflow_artifacts). MLflow 3
         # refuses its file store ("maintenance mode"), so the store is SQLite.

@@ -27,6 +27,9 @@ class Settings:
     movielens_dir: Path | None = None
     data_cache: Path = Path.home() / ".cache" / "movierec"
     dataset: str = "ml-100k"
+    # A published dataset version in the artifact store to train on ("validated": the one
+    # the retrain workflow validated last); None: MOVIELENS_DIR or the official download.
+    dataset_version: str | None = None
     seed: int = 42
     mlflow_tracking_uri: str | None = None
     # Google Cloud
@@ -115,6 +118,7 @@ class Settings:
             movielens_dir=Path(env["MOVIELENS_DIR"]) if env.get("MOVIELENS_DIR") else None,
             data_cache=Path(env.get("MOVIEREC_DATA_CACHE", str(cls.data_cache))),
             dataset=env.get("MOVIEREC_DATASET", "ml-100k"),
+            dataset_version=env.get("MOVIEREC_DATASET_VERSION") or None,
             seed=_int(env, "MOVIEREC_SEED", 42),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or None,
