@@ -19,13 +19,21 @@ resource "google_cloud_run_v2_job" "this" {
       timeout         = each.value.timeout
       max_retries     = 1
 
+      # Cloud Storage volume mounts need the second generation execution environment.
+      execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
+
+      # The mlflow/ prefix of the artifact bucket (gcsfuse only-dir: the job sees nothing
+      # else through the mount, and its IAM condition lets it write only there). FUSE
+      # gives no file locking across machines: one writer at a time, which the retrain
+      # job is (one task, the workflow's concurrency group, the Scheduler trigger paused).
       dynamic "volumes" {
-        for_each = each.value.mounts_artifacts ? [1] : []
+        for_each = each.value.mounts_mlflow ? [1] : []
         content {
-          name = "artifacts"
+          name = "mlflow"
           gcs {
-            bucket    = google_storage_bucket.artifacts.name
-            read_only = false
+            bucket        = google_storage_bucket.artifacts.name
+            read_only     = false
+            mount_options = ["only-dir=${local.mlflow_prefix}", "implicit-dirs"]
           }
         }
       }
@@ -42,14 +50,13 @@ resource "google_cloud_run_v2_job" "this" {
           }
         }
 
-        # The artifact bucket, mounted (Cloud Storage FUSE) where the MLflow file store of
-        # the training runs lives: runs survive the job and are read with
-        # `mlflow ui --backend-store-uri gs://...` or a copy (infra/README.md, "MLflow").
+        # Where MLFLOW_TRACKING_URI's SQLite file lives: runs survive the job and are read
+        # from a copy (`gcloud storage cp -r gs://<bucket>/mlflow .`, infra/README.md, "MLflow").
         dynamic "volume_mounts" {
-          for_each = each.value.mounts_artifacts ? [1] : []
+          for_each = each.value.mounts_mlflow ? [1] : []
           content {
-            name       = "artifacts"
-            mount_path = local.artifacts_mount
+            name       = "mlflow"
+            mount_path = local.mlflow_mount
           }
         }
 

@@ -7,7 +7,10 @@ locals {
   firestore_location   = coalesce(var.firestore_location, var.region)
   # BigQuery in the stack's region unless told otherwise: no cross-region egress.
   bigquery_location = coalesce(var.bigquery_location, var.region)
-  artifacts_mount   = "/mnt/artifacts"
+  # The retrain job's MLflow store: the artifact bucket's mlflow/ prefix (and only that:
+  # gcsfuse only-dir), mounted with Cloud Storage FUSE, so runs outlive the job.
+  mlflow_prefix = "mlflow"
+  mlflow_mount  = "/mnt/mlflow"
   # CI passes an unset GitHub secret as "": treat it as no webhook. Whether a webhook
   # is set is no secret (count/for_each refuse sensitive values); its URL is.
   alert_webhook_enabled = nonsensitive(var.alert_webhook_url != null && var.alert_webhook_url != "")
@@ -18,15 +21,18 @@ locals {
 
   # Objects of the artifact bucket by prefix, and who touches them (the code paths:
   # serving.models reads models/; retraining publishes models/, writes runs/ and
-  # retraining/signals/ and its MLflow store under mlflow/; reporting.drift reads the
-  # popularity model and writes reports/drift/).
+  # retraining/signals/ and its MLflow store under mlflow/, and reads the validated
+  # dataset under datasets/; reporting.drift reads the popularity model and writes
+  # reports/drift/; the Retrain workflow publishes the dataset it validated, datasets/).
   bucket_readers = {
     recommend = ["models/"]
     daily     = ["models/"]
+    retrain   = ["datasets/"]
   }
   bucket_writers = {
-    retrain = ["models/", "runs/", "retraining/", "mlflow/"]
-    daily   = ["reports/"]
+    retrain  = ["models/", "runs/", "retraining/", "mlflow/"]
+    daily    = ["reports/"]
+    dispatch = ["datasets/"]
   }
 
   # Which secret each workload reads (key of local.secrets); nobody reads another's.
@@ -97,34 +103,39 @@ locals {
 
   jobs = {
     retrain = {
-      description      = "Retrains the models and publishes a new artifact version"
-      command          = []
-      args             = ["retrain"]
-      cpu              = "2"
-      memory           = "4Gi"
-      timeout          = "3600s"
-      service_account  = "retrain"
-      schedule         = var.retrain_schedule
-      paused           = var.retrain_scheduler_paused
-      mounts_artifacts = true
+      description     = "Retrains the models and publishes a new artifact version"
+      command         = []
+      args            = ["retrain"]
+      cpu             = "2"
+      memory          = "4Gi"
+      timeout         = "3600s"
+      service_account = "retrain"
+      schedule        = var.retrain_schedule
+      paused          = var.retrain_scheduler_paused
+      mounts_mlflow   = var.mlflow_tracking_uri == null
       env = {
         MOVIEREC_DATASET = var.dataset
-        # A tracking server of your own, or the file store on the mounted bucket.
-        MLFLOW_TRACKING_URI = coalesce(var.mlflow_tracking_uri, "file://${local.artifacts_mount}/mlflow")
+        # Train on the version the Retrain workflow validated and published (datasets/),
+        # re-checked against its sha256 manifest before training.
+        MOVIEREC_DATASET_VERSION = var.dataset_version
+        # A tracking server of your own, or a SQLite file on the mounted mlflow/ prefix
+        # (run files beside it, in mlartifacts/: Settings.mlflow_artifacts). MLflow 3
+        # refuses its file store ("maintenance mode"), so the store is SQLite.
+        MLFLOW_TRACKING_URI = coalesce(var.mlflow_tracking_uri, "sqlite:///${local.mlflow_mount}/mlflow.db")
       }
     }
     daily = {
       description = "Exports new events to BigQuery, writes the A/B report (+ CTR alerts), checks drift"
       # One execution runs the steps in order, so the report always sees the export it follows.
-      command          = []
-      args             = ["daily"]
-      cpu              = "1"
-      memory           = "2Gi"
-      timeout          = "1800s"
-      service_account  = "daily"
-      schedule         = var.daily_schedule
-      paused           = false
-      mounts_artifacts = false
+      command         = []
+      args            = ["daily"]
+      cpu             = "1"
+      memory          = "2Gi"
+      timeout         = "1800s"
+      service_account = "daily"
+      schedule        = var.daily_schedule
+      paused          = false
+      mounts_mlflow   = false
       env = {
         MOVIEREC_DATASET = var.dataset
         # The report's CTR-floor alert goes through the one Alerter (cool-down, alerts table).

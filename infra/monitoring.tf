@@ -244,3 +244,12 @@ resource "google_monitoring_alert_policy" "ctr_floor" {
     content   = "A variant's click-through rate fell below ${var.ctr_floor} in the daily A/B report. Read the report in the artifact bucket; stop the experiment or roll the model back (`movierec model rollback`)."
   }
 }
+
+# The dashboard of the metrics above (and Cloud Run's built-in instance count), kept as
+# a file so it can also be imported by hand; "${name_prefix}" in it is the metric and
+# service name prefix. tests/infra/test_monitoring.py checks that every chart reads a
+# metric defined here (or a built-in one) with labels it has.
+resource "google_monitoring_dashboard" "serving" {
+  project        = var.project_id
+  dashboard_json = replace(file("${path.module}/../monitoring/cloud-monitoring/movierec.json"), "$${name_prefix}", var.name_prefix)
+}

@@ -165,14 +165,25 @@ variable "dataset" {
   }
 }
 
+variable "dataset_version" {
+  type        = string
+  description = "Published dataset version the retrain job trains on (MOVIEREC_DATASET_VERSION): \"validated\" (default) is the one the Retrain workflow last validated and published under datasets/ of the artifact bucket, checked against its sha256 manifest by the job; a 16-hex version pins one; null: the job downloads the official archive itself."
+  default     = "validated"
+
+  validation {
+    condition     = var.dataset_version == null || can(regex("^(validated|[0-9a-f]{16})$", var.dataset_version))
+    error_message = "dataset_version must be \"validated\", a 16-hex-digit version from `movierec data publish`, or null."
+  }
+}
+
 variable "mlflow_tracking_uri" {
   type        = string
-  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: the file store under mlflow/ of the artifact bucket, mounted into the job (Cloud Storage FUSE), which survives the job."
+  description = "MLflow tracking server for the retrain job (MLFLOW_TRACKING_URI). Null: a SQLite store (mlflow.db, run files in mlartifacts/) under mlflow/ of the artifact bucket, mounted into the job with Cloud Storage FUSE, which survives the job."
   default     = null
 
   validation {
-    condition     = var.mlflow_tracking_uri == null || can(regex("^(https?|gs|databricks)://", var.mlflow_tracking_uri))
-    error_message = "mlflow_tracking_uri must start with http://, https://, gs:// or databricks://."
+    condition     = var.mlflow_tracking_uri == null || can(regex("^(https?|databricks)://", var.mlflow_tracking_uri))
+    error_message = "mlflow_tracking_uri must be a tracking server: http://, https:// or databricks:// (null: the SQLite store on the mounted bucket)."
   }
 }
 

@@ -27,6 +27,9 @@ class Settings:
     movielens_dir: Path | None = None
     data_cache: Path = Path.home() / ".cache" / "movierec"
     dataset: str = "ml-100k"
+    # A published dataset version in the artifact store to train on ("validated": the one
+    # the retrain workflow validated last); None: MOVIELENS_DIR or the official download.
+    dataset_version: str | None = None
     seed: int = 42
     mlflow_tracking_uri: str | None = None
     # Google Cloud
@@ -93,6 +96,16 @@ class Settings:
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
+    @property
+    def mlflow_artifacts(self) -> str | None:
+        """Where a new MLflow experiment keeps its runs' files: ``mlartifacts/`` beside a
+        SQLite tracking store (so on the retrain job's Cloud Storage mount they survive the
+        job with it); None for a tracking server, which chooses its own artifact store."""
+        uri = self.tracking_uri
+        if not uri.startswith("sqlite:///"):
+            return None
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -105,6 +118,7 @@ class Settings:
             movielens_dir=Path(env["MOVIELENS_DIR"]) if env.get("MOVIELENS_DIR") else None,
             data_cache=Path(env.get("MOVIEREC_DATA_CACHE", str(cls.data_cache))),
             dataset=env.get("MOVIEREC_DATASET", "ml-100k"),
+            dataset_version=env.get("MOVIEREC_DATASET_VERSION") or None,
             seed=_int(env, "MOVIEREC_SEED", 42),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
             gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or None,

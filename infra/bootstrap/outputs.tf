@@ -13,5 +13,8 @@ output "github_variables" {
     GCP_RETRAIN_SERVICE_ACCOUNT    = google_service_account.workload["dispatch"].email
     # infra/ names its jobs "<name_prefix>-<job>"; its output retrain_job_name is the same.
     GCP_RETRAIN_JOB = "${var.name_prefix}-retrain"
+    # infra/'s artifact bucket unless its artifact_bucket_name says otherwise (then use
+    # `terraform output -raw artifact_bucket` of infra/): where the workflow publishes datasets.
+    GCP_ARTIFACT_BUCKET = "${var.project_id}-${var.name_prefix}-artifacts"
   }
 }

@@ -84,12 +84,22 @@ def add_allow_modified(p: argparse.ArgumentParser) -> None:
 
 
 def prepare(args: DataOptions | argparse.Namespace, settings: Settings):
-    """Load, clean and validate the dataset the options (or arguments) name."""
+    """Load, clean and validate the dataset the options (or arguments) name: the published
+    version ``settings.dataset_version`` of the artifact store when set (checked against
+    its manifest first), else MOVIELENS_DIR or the official download."""
     from movierec.pipelines.train import prepare_data
 
+    dataset = args.dataset or settings.dataset
+    movielens_dir = settings.movielens_dir
+    if settings.dataset_version:
+        from movierec.pipelines.datasets import download_dataset
+        from movierec.stores.factory import make_stores
+
+        store = make_stores(settings).artifacts
+        movielens_dir = download_dataset(store, dataset, settings.dataset_version, settings.data_cache)
     return prepare_data(
-        args.dataset or settings.dataset,
-        movielens_dir=settings.movielens_dir,
+        dataset,
+        movielens_dir=movielens_dir,
         cache_dir=settings.data_cache,
         now=time.time(),
         min_user_ratings=args.min_user_ratings,

@@ -42,7 +42,7 @@ def run_retrain(options: RetrainOptions, settings: Settings) -> int:
         seed=options.seed_in(settings),
         tuning_trials=options.trials,
         tracking_uri=None if options.no_mlflow else settings.tracking_uri,
-        mlflow_artifacts=None if options.no_mlflow else (settings.home / "mlartifacts").resolve().as_uri(),
+        mlflow_artifacts=None if options.no_mlflow else settings.mlflow_artifacts,
     )
     stores = make_stores(settings)
     warehouse = _warehouse_or_none(settings)

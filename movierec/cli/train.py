@@ -39,7 +39,7 @@ def run_train(options: TrainOptions, settings: Settings) -> int:
             models,
             seed=seed,
             tracking_uri=None if options.no_mlflow else settings.tracking_uri,
-            mlflow_artifacts=(settings.home / "mlartifacts").resolve().as_uri(),
+            mlflow_artifacts=None if options.no_mlflow else settings.mlflow_artifacts,
             tuning_trials=options.trials,
             held_out=held_out,
             on_step=lambda step: advance(bar, step),

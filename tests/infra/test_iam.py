@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from movierec.models.artifact import model_prefix
+from movierec.pipelines.datasets import pointer_key, version_prefix
 from movierec.reporting.drift import REPORT_PREFIX
 from movierec.retraining.records import RUNS_PREFIX, SIGNALS_PREFIX
 from tests.infra import tfconfig
@@ -52,8 +53,13 @@ GRANTING_ROLES = {
     "roles/iam.organizationRoleAdmin",
 }
 # Prefixes of the artifact bucket each workload's code reads or writes.
-EXPECTED_READERS = {"recommend": {"models/"}, "daily": {"models/"}}
-EXPECTED_WRITERS = {"retrain": {"models/", "runs/", "retraining/", "mlflow/"}, "daily": {"reports/"}}
+EXPECTED_READERS = {"recommend": {"models/"}, "daily": {"models/"}, "retrain": {"datasets/"}}
+EXPECTED_WRITERS = {
+    "retrain": {"models/", "runs/", "retraining/", "mlflow/"},
+    "daily": {"reports/"},
+    # the Retrain workflow publishes the dataset it validated (`movierec data publish`)
+    "dispatch": {"datasets/"},
+}
 EXPECTED_SECRETS = {"recommend": {"token"}, "feedback": {"token"}, "daily": {"alert-webhook-url"}}
 
 
@@ -115,11 +121,16 @@ def test_the_prefixes_are_the_ones_the_code_writes() -> None:
     written_by = {
         "retrain": [model_prefix("svd", "v1"), RUNS_PREFIX, SIGNALS_PREFIX],
         "daily": [f"{REPORT_PREFIX}/2026-01-01.html"],
+        "dispatch": [version_prefix("ml-100k", "0" * 16) + "u.data", pointer_key("ml-100k")],
     }
-    for sa, keys in written_by.items():
-        for key in keys:
-            assert any(key.startswith(p) for p in EXPECTED_WRITERS[sa]), (sa, key)
-    assert model_prefix("svd", "v1").startswith(next(iter(EXPECTED_READERS["recommend"])))
+    read_by = {
+        "recommend": [model_prefix("svd", "v1")],
+        "retrain": [version_prefix("ml-100k", "0" * 16) + "manifest.json", pointer_key("ml-100k")],
+    }
+    for expected, used in ((EXPECTED_WRITERS, written_by), (EXPECTED_READERS, read_by)):
+        for sa, keys in used.items():
+            for key in keys:
+                assert any(key.startswith(p) for p in expected[sa]), (sa, key)
 
 
 def test_the_deploy_account_cannot_grant_itself_roles(bootstrap: dict[str, Any]) -> None:
@@ -180,7 +191,7 @@ def test_a_deploy_account_that_could_make_itself_owner_is_caught(
 def test_a_daily_job_that_could_overwrite_live_pointers_is_caught(
     infra_copy: Path, bootstrap: dict[str, Any]
 ) -> None:
-    edit(infra_copy / "main.tf", '    daily   = ["reports/"]', '    daily   = ["reports/", "models/"]')
+    edit(infra_copy / "main.tf", '    daily    = ["reports/"]', '    daily    = ["reports/", "models/"]')
     problems = iam_problems(tfconfig.load(infra_copy), bootstrap)
     assert len(problems) == 1 and problems[0].startswith("local.bucket_writers is"), problems
 

@@ -145,7 +145,7 @@ def test_a_dropped_service_account_is_caught(infra_copy: Path) -> None:
 
 
 def test_a_shared_service_account_is_caught(infra_copy: Path) -> None:
-    edit(infra_copy / "main.tf", 'service_account  = "daily"', 'service_account  = "retrain"')
+    edit(infra_copy / "main.tf", 'service_account = "daily"', 'service_account = "retrain"')
     problems = tfconfig.service_account_problems(tfconfig.load(infra_copy))
     assert problems == ["job 'daily' shares service account 'retrain' with job 'retrain'"]
 

@@ -121,7 +121,11 @@ def test_retrain_validates_the_data_before_training() -> None:
     jobs = load(WORKFLOWS / "retrain.yml")["jobs"]
     assert jobs["retrain"]["needs"] == "validate"
     runs = [step.get("run", "") for step in jobs["validate"]["steps"]]
-    assert any("movierec data validate" in r for r in runs)
+    order = [next(i for i, r in enumerate(runs) if needle in r)
+             for needle in ("movierec data fetch", "movierec data validate", "movierec data publish")]
+    assert order == sorted(order), "fetch, then validate, then publish exactly those files"
+    publish = next(s for s in jobs["validate"]["steps"] if "movierec data publish" in s.get("run", ""))
+    assert publish["env"]["MOVIEREC_ARTIFACT_BUCKET"] == "${{ vars.GCP_ARTIFACT_BUCKET }}"
     steps = str(jobs["retrain"]["steps"])
     # The job name and the account that may start it come from Terraform's outputs.
     assert "gcloud run jobs execute \"$JOB\"" in steps and "vars.GCP_RETRAIN_JOB" in steps
@@ -164,7 +168,7 @@ def test_an_unpinned_action_is_caught(broken: Path) -> None:
 
 
 def test_a_missing_permissions_block_is_caught(broken: Path) -> None:
-    edit(broken / "retrain.yml", "    permissions:\n      contents: read\n    env:", "    env:")
+    edit(broken / "retrain.yml", "    permissions:\n      contents: read\n      id-token: write\n    outputs:", "    outputs:")
     assert policy_problems(broken / "retrain.yml") == [
         "retrain.yml: job validate has no permissions block"
     ]
@@ -173,8 +177,11 @@ def test_a_missing_permissions_block_is_caught(broken: Path) -> None:
 def test_a_json_key_is_caught(broken: Path) -> None:
     edit(
         broken / "retrain.yml",
-        "          workload_identity_provider: ${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}\n",
-        "          credentials_json: ${{ secrets.GCP_KEY }}\n",
+        "          workload_identity_provider: ${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}\n"
+        "          service_account: ${{ vars.GCP_RETRAIN_SERVICE_ACCOUNT }}\n"
+        "      - uses: google-github-actions/setup-gcloud",
+        "          credentials_json: ${{ secrets.GCP_KEY }}\n"
+        "      - uses: google-github-actions/setup-gcloud",
     )
     assert (
         "retrain.yml: uses a service account key instead of Workload Identity Federation"

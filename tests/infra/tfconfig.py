@@ -44,6 +44,7 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MOVIELENS_DIR": "ratings are read by training, serving loads model artifacts",
     "MOVIEREC_DATA_CACHE": "download cache of training data",
     "MOVIEREC_DATASET": "chooses the training data",
+    "MOVIEREC_DATASET_VERSION": "chooses the training data",
     "MOVIEREC_SEED": "training randomness",
     "MLFLOW_TRACKING_URI": "experiment tracking of training runs",
     "MOVIEREC_MAX_BODY_BYTES": "the 64 KiB default fits every request of the API",
@@ -79,7 +80,9 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
 }
 # Optional settings: set by Terraform only when their variable is, so only their
 # presence in the wiring is checked.
-OPTIONAL_FOR_JOBS = {"MLFLOW_TRACKING_URI", "MOVIEREC_CTR_ALERT_FLOOR"}
+# MOVIEREC_DATASET_VERSION: the retrain job's only (the daily job trains nothing);
+# test_dataset_version.py checks the retrain job gets it.
+OPTIONAL_FOR_JOBS = {"MLFLOW_TRACKING_URI", "MOVIEREC_CTR_ALERT_FLOOR", "MOVIEREC_DATASET_VERSION"}
 
 
 @dataclass(frozen=True)
