@@ -191,9 +191,11 @@ class FirestoreEmulator(Emulator):
 
     def reset(self, project: str, database: str = "(default)") -> None:
         """Delete every document of ``project`` (the emulator's own endpoint, see docs/ARCHITECTURE.md)."""
+        # Generous: the JVM's first delete of a session took over 5 s on a loaded 2-core machine.
         _http(
             "DELETE",
             f"{self.url}/emulator/v1/projects/{project}/databases/{database}/documents",
+            timeout=60.0,
         )
 
     def start_serving(self, project: str = "warm-up", timeout: float = 60.0) -> None:
