@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.serving import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,6 +24,18 @@ ARTIFACTS = REPO / "test-artifacts"  # screenshots kept for a person to look at
 WAIT_MS = 20_000  # generous: a shared 2-core machine; nothing here asserts a duration
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+def require_playwright():
+    """Playwright's ``sync_playwright``, or a failure that says what to install."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: run `bash scripts/install_browser.sh` (apt-get install -y chromium)",
+                    pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt", pytrace=False)
+    return sync_playwright
 
 
 def launch(playwright):

@@ -11,19 +11,12 @@ from movierec.events import Experiment, Variant
 from movierec.stores.local import SQLiteEventLog
 from tests.e2e.server import running_server
 from tests.fixtures.serving import SECRET
-from tests.web.browser import CHROMIUM
+from tests.web.browser import require_playwright
 
 
 @pytest.fixture(scope="module")
 def sync_playwright():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: run `bash scripts/install_browser.sh` (apt-get install -y chromium)",
-                    pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt", pytrace=False)
-    return sync_playwright
+    return require_playwright()
 
 
 @pytest.fixture
