@@ -27,7 +27,6 @@ import numpy as np
 from movierec.errors import ArtifactError
 from movierec.ids import UserItemIds
 
-
 # What the scores of the popular fallback are (every scorer's _popular returns these).
 POPULARITY_MEANING = "number of ratings in the training data (popularity)"
 
@@ -336,7 +335,7 @@ def _optional(arrays: Mapping[str, np.ndarray], key: str, dtype: type, length: i
     """An array the older artifacts lack (None then), of one entry per seen item."""
     if key not in arrays:
         return None
-    values = np.asarray(arrays[key], dtype=dtype)
+    values: np.ndarray = np.asarray(arrays[key], dtype=dtype)
     if values.shape != (length,):
         raise ArtifactError(f"{key} does not match seen_indices")
     return values
