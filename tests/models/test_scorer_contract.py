@@ -103,7 +103,7 @@ EXPLAINED = {"svd", "ease", "ease-sparse", "ials"}  # knn is user-based; popular
 
 
 def test_every_scorer_says_what_its_score_means(fitted):
-    name, _, scorer = fitted
+    _, _, scorer = fitted
     assert scorer.score_meaning
     assert scorer.score_meaning.startswith("predicted rating") == scorer.predicts_ratings
 

@@ -12,7 +12,13 @@ from movierec.analysis.config import AnalysisConfig
 from movierec.analysis.readout import analyse
 from movierec.reporting.report import render_html
 from tests.fixtures.abdata import ab_data, two_arm_experiment
-from tests.web.browser import PHONE, assert_no_horizontal_overflow, keep_screenshot, launch, require_playwright
+from tests.web.browser import (
+    PHONE,
+    assert_no_horizontal_overflow,
+    keep_screenshot,
+    launch,
+    require_playwright,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,13 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.web.browser import DESKTOP, WAIT_MS, assert_no_horizontal_overflow, keep_screenshot, launch
+from tests.web.browser import (
+    DESKTOP,
+    WAIT_MS,
+    assert_no_horizontal_overflow,
+    keep_screenshot,
+    launch,
+)
 
 USER = 196  # not among the background users below
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.web.browser import DESKTOP, PHONE, WAIT_MS, assert_no_horizontal_overflow, keep_screenshot, launch
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    WAIT_MS,
+    assert_no_horizontal_overflow,
+    keep_screenshot,
+    launch,
+)
 
 pytestmark = pytest.mark.e2e
 USER = 196
