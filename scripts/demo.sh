@@ -3,6 +3,9 @@
 # Data -> train A (SVD) and B (EASE) -> A/B experiment -> serve -> real requests ->
 # simulated users over HTTP -> export to the warehouse -> A/B report and verdict,
 # and the demo page at $URL/ (kept running for the visitor when run from a terminal).
+# Knobs (tests/e2e/test_demo_script.py uses them to run the same steps faster):
+# MOVIELENS_DIR (a local copy of the data), MOVIEREC_HOME, PORT, DEMO_TRIALS (Optuna
+# trials of `train`), DEMO_USERS and DEMO_DAYS (the simulated traffic).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -18,7 +21,7 @@ $MR data fetch
 $MR data validate
 
 step "2. Train A = Surprise SVD and B = EASE on 75% of each movie's ratings (the rest is what simulated users like)"
-$MR train --hold-out
+$MR train --hold-out ${DEMO_TRIALS:+--trials "$DEMO_TRIALS"}
 
 step "3. Start an A/B experiment: A=svd, B=ease, 50/50, with its decision rule and plan"
 # Primary: list CTR. Guardrail: the mean rating may not drop by more than 15% (the default
@@ -28,8 +31,7 @@ step "3. Start an A/B experiment: A=svd, B=ease, 50/50, with its decision rule a
 # also tunes the always-valid test; the guardrail's planned power comes from the mean
 # rating of clicked movies (guessed before any data: 4.2, per-user variance 0.5).
 # tests/e2e/test_simulation_ab.py reads this line.
-running=$($MR experiment show --json 2>/dev/null | $PY -c 'import json,sys; e=json.load(sys.stdin); print(e["experiment_id"] if e["status"]=="running" else "")' 2>/dev/null || true)  # none yet: nothing to stop
-[ -n "$running" ] && $MR experiment stop "$running" >/dev/null
+$MR experiment stop --running  # a second run: the first run's experiment ends; none yet on a first
 EXPERIMENT="demo-$(date +%Y%m%d-%H%M%S)"
 $MR experiment create --id "$EXPERIMENT" --variants A=svd,B=ease --weights 50,50 --primary ctr --guardrail rating:0.15 --guardrail-baseline rating=4.2:0.5 --secondary clicks_per_user --baseline 0.25 --mde 1.0 --alpha 0.05 --power 0.8
 
@@ -65,8 +67,9 @@ r = requests.post(f"{url}/feedback", json=bad, timeout=10)
 print(f"  forged token -> {r.status_code} {r.json()['error']['message']}")
 PY
 
-step "6. Simulated A/B traffic: 300 users x 7 days, clicks by held-out ratings (their training ratings go to the warehouse as rating history, the CUPED covariate)"
-$MR simulate --url "$URL" --users 300 --days 7
+DEMO_USERS="${DEMO_USERS:-300}" DEMO_DAYS="${DEMO_DAYS:-7}"
+step "6. Simulated A/B traffic: $DEMO_USERS users x $DEMO_DAYS days, clicks by held-out ratings (their training ratings go to the warehouse as rating history, the CUPED covariate)"
+$MR simulate --url "$URL" --users "$DEMO_USERS" --days "$DEMO_DAYS"
 
 step "7. Export events to the warehouse (DuckDB) and report"
 $MR export

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 
+from movierec.errors import ConfigError
 from movierec.settings import Settings
 
 
@@ -71,7 +72,17 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
 def stop(args: argparse.Namespace, settings: Settings) -> int:
     from movierec.experiments.config import describe, stop_experiment
 
-    print("stopped " + describe(stop_experiment(_stores(settings).events, args.id, now=time.time())))
+    events = _stores(settings).events
+    if args.running:  # a script's "whatever runs now, if anything" (scripts/demo.sh)
+        running = [e for e in events.list_experiments() if e.status == "running"]
+        if not running:
+            print("no experiment is running: nothing to stop")
+        for experiment in running:
+            print("stopped " + describe(stop_experiment(events, experiment.experiment_id, now=time.time())))
+        return 0
+    if args.id is None:
+        raise ConfigError("name the experiment to stop, or give --running")
+    print("stopped " + describe(stop_experiment(events, args.id, now=time.time())))
     return 0
 
 
@@ -117,5 +128,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=show)
     p = group.add_parser("stop", help="stop an experiment: everyone gets the default model")
-    p.add_argument("id")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--running", action="store_true", help="stop the running experiment, if any (exit 0 when none)")
     p.set_defaults(func=stop)

@@ -159,7 +159,7 @@ class EASE(Trainer):
     def fit_with(self, data: TrainingData, params: dict[str, Any]) -> ModelArtifact:
         """The artifact for ``params`` (l2, keep, max_items); ``params`` is recorded in the manifest."""
         matrix = data.matrix(binary=True)
-        arrays = history_arrays(matrix)
+        arrays = history_arrays(matrix, data.ratings)
         n_items = len(matrix.item_ids)
         max_items = int(params.get("max_items") or MAX_ITEMS)
         keep = params.get("keep")

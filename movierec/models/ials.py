@@ -41,7 +41,7 @@ class IALS(Trainer):
 
     def fit(self, data: TrainingData) -> ModelArtifact:
         matrix = data.matrix(binary=True)
-        arrays = history_arrays(matrix)
+        arrays = history_arrays(matrix, data.ratings)
         model = AlternatingLeastSquares(
             factors=self.params.factors,
             regularization=self.params.regularization,

@@ -52,7 +52,7 @@ class _SurpriseKNN(Trainer):
     def fit(self, data: TrainingData) -> ModelArtifact:
         algo, trainset = self.fit_surprise(data)
         matrix = data.matrix()
-        arrays = history_arrays(matrix)
+        arrays = history_arrays(matrix, data.ratings)
         users, items = inner_order(trainset, arrays["user_ids"], arrays["item_ids"])
         dense = matrix.matrix.toarray().astype(np.float64)
         ratings = np.where(matrix.matrix.toarray() != 0, dense, np.nan)

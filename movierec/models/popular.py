@@ -10,5 +10,5 @@ class MostPopular(Trainer):
     name = "popular"
 
     def fit(self, data: TrainingData) -> ModelArtifact:
-        arrays = history_arrays(data.matrix(binary=True))
+        arrays = history_arrays(data.matrix(binary=True), data.ratings)
         return ModelArtifact(self.name, "popular", arrays, data_fingerprint=data.fingerprint)

@@ -8,7 +8,12 @@ Every artifact carries the vocabularies and the training history:
 - ``user_ids``, ``item_ids``: sorted raw ids; row/column ``k`` is ``user_ids[k]``/``item_ids[k]``;
 - ``seen_indptr``, ``seen_indices``: per-user CSR of the items seen in training,
   never recommended back to that user;
-- ``item_popularity``: training interactions per item, for the popular fallback.
+- ``item_popularity``: training interactions per item, for the popular fallback;
+- optionally ``seen_ratings``, ``seen_times``: parallel to ``seen_indices``, the rating
+  and the time of each seen item (artifacts written before them have neither).
+
+:attr:`Scorer.score_meaning` says what a score is, in words; which seen items make a
+score is :mod:`movierec.models.reasons`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ import numpy as np
 
 from movierec.errors import ArtifactError
 from movierec.ids import UserItemIds
+
+# What the scores of the popular fallback are (every scorer's _popular returns these).
+POPULARITY_MEANING = "number of ratings in the training data (popularity)"
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class Ranked:
 class Scorer(UserItemIds):
     kind: ClassVar[str] = ""
     predicts_ratings: ClassVar[bool] = False
+    score_meaning: ClassVar[str] = ""  # what a ranking score is, in words a visitor reads
     required: ClassVar[tuple[str, ...]] = ()
     _common: ClassVar[tuple[str, ...]] = (
         "user_ids",
@@ -59,6 +68,8 @@ class Scorer(UserItemIds):
         self.item_popularity = np.asarray(arrays["item_popularity"], dtype=np.float64)
         if len(self.seen_indptr) != len(self.user_ids) + 1:
             raise ArtifactError("seen_indptr does not match the user vocabulary")
+        self.seen_ratings = _optional(arrays, "seen_ratings", np.floating, len(self.seen_indices))
+        self.seen_times = _optional(arrays, "seen_times", np.integer, len(self.seen_indices))
         # Popularity order computed once: the fallback is on the hot path for new users.
         self._popular_order = np.lexsort((np.arange(self.n_items), -self.item_popularity))
 
@@ -105,6 +116,7 @@ class PopularScorer(Scorer):
     """Most interactions first: the fallback and the simplest baseline."""
 
     kind = "popular"
+    score_meaning = POPULARITY_MEANING
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_popularity, (len(users), self.n_items)).copy()
@@ -122,6 +134,7 @@ class FactorScorer(Scorer):
 
     kind = "factors"
     predicts_ratings = True
+    score_meaning = "predicted rating (stars)"
     required = ("global_mean", "user_bias", "item_bias", "user_factors", "item_factors", "rating_scale")
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -153,6 +166,7 @@ class ItemItemScorer(Scorer):
 
     kind = "item_item"
     required = ("weights",)
+    score_meaning = "relevance weight: the sum of the item-item weights of the movies you rated"
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         super().__init__(arrays)
@@ -179,6 +193,7 @@ class SparseItemItemScorer(Scorer):
 
     kind = "sparse_item_item"
     required = ("weights_indptr", "weights_indices", "weights_data")
+    score_meaning = ItemItemScorer.score_meaning
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         super().__init__(arrays)
@@ -207,6 +222,7 @@ class EmbeddingScorer(Scorer):
 
     kind = "embeddings"
     required = ("user_factors", "item_factors")
+    score_meaning = "relevance weight: the dot product of your taste and the movie's factors"
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         super().__init__(arrays)
@@ -236,6 +252,7 @@ class KNNScorer(Scorer):
 
     kind = "knn"
     predicts_ratings = True
+    score_meaning = "predicted rating (stars)"
     required = (
         "similarities",
         "ratings",
@@ -316,6 +333,17 @@ def scorer_for(kind: str, arrays: Mapping[str, np.ndarray]) -> Scorer:
         return cls(arrays)
     except (TypeError, ValueError, IndexError) as exc:
         raise ArtifactError(f"{kind} artifact arrays are inconsistent: {exc}") from None
+
+
+def _optional(arrays: Mapping[str, np.ndarray], key: str, kind: type, length: int) -> np.ndarray | None:
+    """An array the older artifacts lack (None then), of one entry per seen item, kept in
+    its stored (narrow) dtype."""
+    if key not in arrays:
+        return None
+    values: np.ndarray = np.asarray(arrays[key])
+    if not np.issubdtype(values.dtype, kind) or values.shape != (length,):
+        raise ArtifactError(f"{key} does not match seen_indices")
+    return values
 
 
 def _top_n(scores: np.ndarray, n: int) -> np.ndarray:

@@ -48,7 +48,7 @@ class SurpriseSVD(Trainer):
 
 
 def export_svd(name: str, algo: SVD, trainset: Trainset, data: TrainingData, params: dict) -> ModelArtifact:
-    arrays = history_arrays(data.matrix())
+    arrays = history_arrays(data.matrix(), data.ratings)
     users, items = inner_order(trainset, arrays["user_ids"], arrays["item_ids"])
     arrays.update(
         global_mean=np.array(trainset.global_mean, dtype=np.float64),

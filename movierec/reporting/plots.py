@@ -40,6 +40,7 @@ def _band(
     cis: list[tuple[float, float] | None],
     name: str,
     scale: Callable[[float], float] = float,
+    unit: str = "",
 ) -> None:
     keep = [i for i, v in enumerate(values) if v is not None]
     if not keep:
@@ -47,7 +48,17 @@ def _band(
     x = [days[i] for i in keep]
     (line,) = ax.plot(x, [scale(values[i]) for i in keep], marker="o", label=name)  # type: ignore[arg-type]
     banded = [i for i in keep if cis[i] is not None]
-    if len(banded) == 1:  # one day of data: a band has no width, draw the interval as a bar
+    if len(keep) == 1:  # one day of data: no line to read, so the point says its value and interval
+        i = keep[0]
+        mid = scale(values[i])  # type: ignore[arg-type]
+        text = f"{name}: {mid:.3g}{unit}"
+        if cis[i] is not None:
+            low, high = scale(cis[i][0]), scale(cis[i][1])  # type: ignore[index]
+            ax.errorbar([days[i]], [mid], yerr=[[mid - low], [high - mid]], color=line.get_color(), capsize=6)
+            text += f" [{low:.3g}{unit}, {high:.3g}{unit}]"
+        ax.annotate(text, (days[i], mid), xytext=(10, 0), textcoords="offset points", va="center",
+                    color=line.get_color(), fontsize=9)
+    elif len(banded) == 1:  # a band needs two days: the one interval is drawn as a bar
         i = banded[0]
         low, high = scale(cis[i][0]), scale(cis[i][1])  # type: ignore[index]
         mid = scale(values[i])  # type: ignore[arg-type]
@@ -72,7 +83,7 @@ def _day_axis(ax: Any, days: list[date]) -> None:
 
 
 def ctr_plot(points: Sequence[TimelinePoint], variants: Sequence[str], metric: str, level: str) -> Markup:
-    figure = Figure(figsize=(7, 3.2))
+    figure = Figure(figsize=(6, 3.2))
     ax = figure.subplots()
     days = _days(points)
     for name in variants:
@@ -88,7 +99,7 @@ def ctr_plot(points: Sequence[TimelinePoint], variants: Sequence[str], metric: s
 
 
 def lift_plot(points: Sequence[TimelinePoint], treatments: Sequence[str], control: str, level: str) -> Markup:
-    figure = Figure(figsize=(7, 3.2))
+    figure = Figure(figsize=(6, 3.2))
     ax = figure.subplots()
     days = _days(points)
     for name in treatments:
@@ -99,6 +110,7 @@ def lift_plot(points: Sequence[TimelinePoint], treatments: Sequence[str], contro
             [p.seq_cis.get(name) for p in points],
             f"{name} vs {control}",
             scale=lambda v: 100.0 * max(v, -1.0),  # a rate's lift is at least -100%
+            unit="%",
         )
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_title(f"relative lift over time (shaded: always-valid {level} CI, the verdict's)")

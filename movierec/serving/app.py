@@ -20,6 +20,7 @@ from movierec.serving.service import RecommendService, ServingConfig
 from movierec.settings import Settings
 from movierec.stores.breaker import BreakerEventLog, CircuitBreaker
 from movierec.stores.factory import Stores, make_stores
+from movierec.web.movies import Source
 from movierec.web.pages import WebPages, build_pages, is_web_path
 
 log = logging.getLogger(__name__)
@@ -110,5 +111,9 @@ def build_app(settings: Settings) -> ServingApp:
         model = service.models.get(settings.default_model)
         return model.scorer.user_ids if model is not None else None
 
-    web = build_pages(unmetered_events, known_user_ids)
+    def default_model() -> Source | None:
+        model = service.models.get(settings.default_model)
+        return None if model is None else Source((model.name, model.version), model.scorer, model.titles, model.genres)
+
+    web = build_pages(unmetered_events, known_user_ids, default_model)
     return ServingApp(settings, stores, service, metrics, web)

@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -131,6 +132,7 @@ class _RecommendBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: JsonInt = Field(ge=0, le=MAX_ID)
     top_n: JsonInt = Field(default=10, ge=1, le=MAX_TOP_N)
+    explain: StrictBool = False  # add each item's reasons and what its score means
 
 
 class _FeedbackBody(BaseModel):
@@ -162,6 +164,7 @@ _BODY = _Source("field", unknown_first=False)
 # JSON body with that string gets. Long ones are never converted (out of range anyway).
 _NUMBER = re.compile(r"-?[0-9]+(?P<real>(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
 _MAX_NUMBER_CHARS = 32
+_QUERY_BOOLEANS = {"true": True, "false": False}  # as JSON spells them; anything else is refused
 
 
 def _query_number(raw: str) -> Any:
@@ -197,6 +200,8 @@ def _refusal(exc: ValidationError, source: _Source) -> str:
         return f"top_n must be an integer in [1, {MAX_TOP_N}]"
     if field in ("user_id", "movie_id"):
         return f"{field} must be an integer in [0, {MAX_ID}]"
+    if field == "explain":
+        return "explain must be true or false"
     if first["type"] == "value_error":  # our validators' own message names the field
         return str(first["ctx"]["error"])
     return f"{field}: {first['msg']}"
@@ -208,8 +213,9 @@ def _query_values(args: Mapping[str, str], model: type[BaseModel]) -> dict[str, 
     A required parameter left empty (``user_id=``, a blank form field) counts as missing.
     """
     required = {name for name, spec in model.model_fields.items() if spec.is_required()}
+    flags = {name for name, spec in model.model_fields.items() if spec.annotation is bool}
     return {
-        name: _query_number(raw)
+        name: _QUERY_BOOLEANS.get(raw, raw) if name in flags else _query_number(raw)
         for name, raw in args.items()
         if not (raw == "" and name in required)
     }
@@ -270,7 +276,7 @@ def parse_recommend(request: flask.Request, max_bytes: int) -> RecommendRequest:
         body = _validated(_RecommendBody, _query_values(request.args, _RecommendBody), _QUERY)
     else:
         body = _validated(_RecommendBody, _json_body(request, max_bytes), _BODY)
-    return RecommendRequest(body.user_id, body.top_n)
+    return RecommendRequest(body.user_id, body.top_n, body.explain)
 
 
 def parse_feedback(request: flask.Request, max_bytes: int) -> FeedbackRequest:

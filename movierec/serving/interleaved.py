@@ -23,6 +23,10 @@ class MergedList:
     models: tuple[LoadedModel, LoadedModel]
     fallback: str | None  # "popular" when a ranker knew nothing of the user
 
+    def item_models(self) -> tuple[LoadedModel, ...]:
+        """The model each shown movie was ranked by (the one it is credited to)."""
+        return tuple(self.models[0] if c == self.rankers[0].variant else self.models[1] for c in self.credits)
+
     @property
     def model_name(self) -> str:
         return "+".join(m.name for m in self.models)

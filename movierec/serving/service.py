@@ -20,6 +20,7 @@ from typing import Any, Literal
 from movierec.errors import BackendUnavailable
 from movierec.events import INTERLEAVED_VARIANT, Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
+from movierec.serving.explain import with_reasons
 from movierec.serving.interleaved import MergedList, merged_list
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
 from movierec.serving.outcomes import (
@@ -58,6 +59,7 @@ class ServingConfig:
 class RecommendRequest:
     user_id: int
     top_n: int = 10
+    explain: bool = False  # reasons for the returned items only: the default path pays nothing
 
 
 @dataclass(frozen=True)
@@ -162,13 +164,16 @@ class RecommendService:
         except BackendUnavailable as exc:
             log.error("impression not stored: %s", exc)
             raise Unavailable("the event log could not store this impression") from None
+        items = _items(models, movie_ids, scores)
+        if req.explain:  # after the impression: the stored latency is the ranking's alone
+            items = with_reasons(items, merged.item_models() if merged else models * len(items), req.user_id)
         return {
             "request_id": request_id,
             "user_id": req.user_id,
             "experiment": experiment_id,
             "variant": variant,
             "model": {"name": served_name, "version": served_version},
-            "items": _items(models, movie_ids, scores),
+            "items": items,
             "fallback": impression.fallback,
             "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids, self._expiry()),
         }

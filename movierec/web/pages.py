@@ -5,6 +5,7 @@
                          path ever reaches the file system (no traversal to guard)
 ``GET /api/ab``          the live A/B panel (:mod:`movierec.web.live_ab`)
 ``GET /api/users``       user ids the default model knows, for the page's picker
+``GET /api/movies…``     title search, a movie, a user's ratings (:mod:`movierec.web.movies`)
 
 Recommendations and feedback go through the service's own ``/recommend`` and
 ``/feedback``: the page is a client of the API like any other.
@@ -25,8 +26,10 @@ import flask
 import numpy as np
 
 from movierec.errors import BackendUnavailable, MovierecError
+from movierec.models.catalogue import Catalogue
 from movierec.responses import error_response, json_response
 from movierec.stores.ports import EventLog
+from movierec.web import movies
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ SECURITY_HEADERS: Mapping[str, str] = MappingProxyType(
 
 def is_web_path(path: str) -> bool:
     """Whether ``path`` (without a trailing slash) is one of the page's routes."""
-    return path == "/" or path.startswith(ASSET_PREFIX) or path in API_PATHS
+    return path == "/" or path.startswith(ASSET_PREFIX) or path in API_PATHS or movies.is_movie_path(path)
 
 
 @cache
@@ -88,6 +91,7 @@ class WebPages:
 
     live_ab: Panel
     user_ids: Callable[[], list[int]]
+    catalogue: Callable[[], Catalogue | None] = lambda: None
 
     def handle(self, path: str, request: flask.Request) -> flask.Response:
         if request.method not in ("GET", "HEAD"):
@@ -100,6 +104,8 @@ class WebPages:
             return self._ab()  # JSON answers are no-store (movierec.responses)
         if path == "/api/users":
             return self._users()
+        if movies.is_movie_path(path):
+            return movies.handle(path, request, self.catalogue())
         return error_response(404, "not_found", f"no route {request.path}")
 
     def _ab(self) -> flask.Response:
@@ -153,15 +159,20 @@ class PanelOnFirstUse:
         return self._panel.snapshot()
 
 
-def build_pages(events: EventLog, known_user_ids: Callable[[], np.ndarray | None]) -> WebPages:
+def build_pages(
+    events: EventLog,
+    known_user_ids: Callable[[], np.ndarray | None],
+    default_model: Callable[[], movies.Source | None] = lambda: None,
+) -> WebPages:
     """The page's routes over a serving process's event log and the users its model knows.
 
     ``known_user_ids()`` returns the default model's user ids, or None while no model
-    is loaded; the picker shows an even spread of them.
+    is loaded; the picker shows an even spread of them. ``default_model()`` is what the
+    movie routes read (None while no model is loaded).
     """
 
     def user_ids() -> list[int]:
         ids = known_user_ids()
         return spread(ids) if ids is not None else []
 
-    return WebPages(PanelOnFirstUse(events), user_ids)
+    return WebPages(PanelOnFirstUse(events), user_ids, movies.CatalogueOfLiveModel(default_model))

@@ -7,6 +7,7 @@ import pytest
 
 from movierec.models.artifact import array_digest
 from movierec.models.base import TrainingData
+from movierec.models.reasons import contributions, explain
 from movierec.models.scoring import scorer_for
 from movierec.selection.registry import make_trainer
 
@@ -95,3 +96,78 @@ def test_single_user_top_n_agrees_with_the_batch_top_k():
         for n in (1, 10, 250, 400):
             batch = top_k_indices(scores[None, :], n)[0]
             np.testing.assert_array_equal(_top_n(scores, n), batch[batch >= 0])
+
+
+# ---------------------------------------------------------------- reasons and what a score means
+EXPLAINED = {"svd", "ease", "ease-sparse", "ials"}  # knn is user-based; popular knows nothing of the user
+
+
+def test_every_scorer_says_what_its_score_means(fitted):
+    _, _, scorer = fitted
+    assert scorer.score_meaning
+    assert scorer.score_meaning.startswith("predicted rating") == scorer.predicts_ratings
+
+
+def test_the_artifact_keeps_each_users_ratings_and_times(fitted, small_data):
+    _, _, scorer = fitted
+    by_pair = small_data.ratings.set_index(["user_id", "item_id"])
+    for user_id in (1, 13, 200):
+        user = int(scorer.user_index(user_id)[0])
+        lo, hi = scorer.seen_indptr[user], scorer.seen_indptr[user + 1]
+        pairs = [(user_id, int(i)) for i in scorer.item_ids[scorer.seen(user)]]
+        np.testing.assert_array_equal(scorer.seen_ratings[lo:hi], by_pair.loc[pairs, "rating"].to_numpy())
+        np.testing.assert_array_equal(scorer.seen_times[lo:hi], by_pair.loc[pairs, "timestamp"].to_numpy())
+
+
+def test_reasons_are_the_users_own_rated_items_heaviest_first(fitted, small_data):
+    name, _, scorer = fitted
+    for user_id in (1, 13, 200):
+        rated = small_data.ratings[small_data.ratings["user_id"] == user_id].set_index("item_id")["rating"]
+        ranked = scorer.recommend(user_id, 10)
+        reasons = explain(scorer, user_id, ranked.item_ids)
+        assert len(reasons) == 10
+        if name not in EXPLAINED:
+            assert all(r == () for r in reasons)
+            continue
+        assert any(reasons)
+        for item_reasons in reasons:
+            weights = [r.weight for r in item_reasons]
+            assert len(item_reasons) <= 3 and all(w > 0 for w in weights) and weights == sorted(weights, reverse=True)
+            for r in item_reasons:
+                assert r.rating == rated[r.movie_id]  # a seen item, with the user's own rating
+
+
+def test_unknown_users_and_movies_get_no_reasons(fitted):
+    _, _, scorer = fitted
+    assert explain(scorer, 10_000_000, scorer.item_ids[:3]) == [(), (), ()]
+    assert explain(scorer, int(scorer.user_ids[0]), np.array([10_000_000])) == [()]
+
+
+@pytest.mark.parametrize("name", ["ease", "ease-sparse"])
+def test_item_item_contributions_add_up_to_the_score(name, small_data):
+    """s_ui = sum_j B_ji over the seen items j: the reasons are the largest terms of the score."""
+    artifact = make_trainer(name, seed=7).fit(small_data)
+    scorer = scorer_for(artifact.kind, artifact.arrays)
+    for user_id in (1, 13, 200):
+        user = int(scorer.user_index(user_id)[0])
+        items = scorer.item_index(scorer.recommend(user_id, 20).item_ids)
+        weights = contributions(scorer, user, items)
+        np.testing.assert_allclose(weights.sum(axis=1), scorer.score(np.array([user]))[0][items], rtol=1e-4, atol=1e-6)
+        top = explain(scorer, user_id, scorer.item_ids[items[:1]])[0]
+        assert top[0].weight == pytest.approx(weights[0].max())
+
+
+def test_svd_reasons_are_the_nearest_liked_titles_in_factor_space(small_data):
+    artifact = make_trainer("svd", seed=7).fit(small_data)
+    scorer = scorer_for(artifact.kind, artifact.arrays)
+    user_id = 13
+    user = int(scorer.user_index(user_id)[0])
+    seen, ratings = scorer.seen(user), scorer.seen_ratings[scorer.seen_indptr[user]:scorer.seen_indptr[user + 1]]
+    item = scorer.recommend(user_id, 1).item_ids[0]
+    q = scorer.qi[int(scorer.item_index(item)[0])]
+    liked = seen[ratings >= ratings.mean()]
+    cosine = scorer.qi[liked] @ q / (np.linalg.norm(scorer.qi[liked], axis=1) * np.linalg.norm(q))
+    expected = scorer.item_ids[liked[np.argsort(-cosine, kind="stable")[:3]]]
+    reasons = explain(scorer, user_id, np.array([item]))[0]
+    assert [r.movie_id for r in reasons] == expected.tolist()
+    assert all(r.rating >= ratings.mean() for r in reasons)

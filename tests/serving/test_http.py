@@ -143,3 +143,41 @@ def test_an_untrained_instance_says_what_to_run_once_in_its_log(make_client, loc
             client.get("/healthz")
     told = [r for r in caplog.records if "run `movierec train`" in r.getMessage()]
     assert len(told) == 1, [r.getMessage() for r in caplog.records]
+
+
+# ---------------------------------------------------------------- explain
+def test_explain_adds_reasons_and_the_scores_meaning_and_the_default_is_unchanged(client, openapi):
+    from tests.serving.test_handlers import check_contract
+
+    plain = client.get("/recommend?user_id=196&top_n=5")
+    explained = client.get("/recommend?user_id=196&top_n=5&explain=true")
+    posted = client.post("/recommend", json={"user_id": 196, "top_n": 5, "explain": True})
+    for response in (plain, explained, posted):
+        assert response.status_code == 200
+        check_contract(openapi, response)
+    assert all(set(i) == {"movie_id", "title", "genres", "score", "rank"} for i in plain.get_json()["items"])
+    items = explained.get_json()["items"]
+    assert [i["movie_id"] for i in items] == [i["movie_id"] for i in plain.get_json()["items"]]
+    assert {i["score_meaning"] for i in items} == {"predicted rating (stars)"}  # svd, the default model
+    assert all(1 <= len(i["reasons"]) <= 3 and all(r["title"] and r["rating"] for r in i["reasons"]) for i in items)
+    assert [i["reasons"] for i in posted.get_json()["items"]] == [i["reasons"] for i in items]
+    assert client.get("/recommend?user_id=196&explain=false").get_json()["items"][0].keys() == plain.get_json()["items"][0].keys()
+
+
+def test_an_unknown_user_gets_the_popular_meaning_and_no_reasons(client):
+    items = client.get("/recommend?user_id=999999&top_n=3&explain=true").get_json()["items"]
+    assert all(i["reasons"] == [] and i["score_meaning"].startswith("number of ratings") for i in items)
+
+
+@pytest.mark.parametrize("query", ["explain=yes", "explain=1", "explain=True", "explain=", "explain=true%0A"])
+def test_explain_is_true_or_false(client, query):
+    response = client.get(f"/recommend?user_id=1&{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "explain must be true or false"
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_explain_in_a_body_is_a_json_boolean(client, value):
+    response = client.post("/recommend", json={"user_id": 1, "explain": value})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "explain must be true or false"

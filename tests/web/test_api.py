@@ -139,3 +139,61 @@ def test_page_requests_are_counted_under_the_web_label(client):
         if s.name == "movierec_requests_total" and s.labels.get("function") == "web"
     ]
     assert sum(s.value for s in web) == 4
+
+
+# ---------------------------------------------------------------- the catalogue routes
+def test_title_search_finds_movies_most_rated_first(client, openapi):
+    response = client.get("/api/movies?q=fargo")
+    assert response.status_code == 200
+    check_contract(openapi, response)
+    movies = response.get_json()["movies"]
+    assert [m["title"] for m in movies] == ["Fargo (1996)"]
+    assert movies[0]["year"] == 1996 and "Crime" in movies[0]["genres"] and 3.5 < movies[0]["mean_rating"] < 5
+    many = client.get("/api/movies?q=the&limit=50").get_json()["movies"]
+    assert len(many) == 50 and [m["ratings"] for m in many] == sorted((m["ratings"] for m in many), reverse=True)
+
+
+def test_a_movie_and_a_users_ratings(client, openapi, ml100k):
+    movie = client.get("/api/movies/100")
+    check_contract(openapi, movie)
+    assert movie.get_json()["title"] == "Fargo (1996)"
+    ratings = client.get("/api/users/196/ratings?limit=5")
+    check_contract(openapi, ratings)
+    body = ratings.get_json()
+    mine = ml100k.ratings[ml100k.ratings["user_id"] == 196].sort_values("timestamp", ascending=False, kind="stable")
+    assert body["known"] and len(body["ratings"]) == 5
+    assert body["ratings"][0]["ts"] == mine["timestamp"].iloc[0]
+    unknown = client.get("/api/users/999999/ratings").get_json()
+    assert unknown == {"user_id": 999999, "known": False, "ratings": []}
+
+
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("/api/movies", 400, "q is required: a part of a title"),
+        ("/api/movies?q=", 400, "q is required: a part of a title"),
+        ("/api/movies?q=" + "x" * 101, 400, "q must be at most 100 characters"),
+        ("/api/movies?q=a&limit=0", 400, "limit must be an integer in [1, 50]"),
+        ("/api/movies?q=a&limit=51", 400, "limit must be an integer in [1, 50]"),
+        ("/api/movies?q=a&limit=ten", 400, "limit must be an integer in [1, 50]"),
+        ("/api/movies?q=a&colour=red", 400, "unknown parameter 'colour'"),
+        ("/api/movies/abc", 400, "movie_id must be an integer in [0, 1000000000000]"),
+        ("/api/movies/-1", 400, "movie_id must be an integer in [0, 1000000000000]"),
+        ("/api/movies/1000000000001", 400, "movie_id must be an integer in [0, 1000000000000]"),
+        ("/api/movies/999999", 404, "no movie 999999 in the catalogue"),
+        ("/api/users/x/ratings", 400, "user_id must be an integer in [0, 1000000000000]"),
+        ("/api/users/1/ratings?limit=100", 400, "limit must be an integer in [1, 50]"),
+    ],
+)
+def test_bad_catalogue_requests_are_refused_with_json(client, openapi, path, status, message):
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.get_json()["error"]["message"] == message
+    check_contract(openapi, response)
+
+
+def test_catalogue_routes_without_a_model_say_what_to_run(make_client, local_env, tmp_path):
+    client = make_client({**local_env, "MOVIEREC_HOME": str(tmp_path / "empty")})
+    response = client.get("/api/movies?q=fargo")
+    assert response.status_code == 503
+    assert "run `movierec train`" in response.get_json()["error"]["message"]

@@ -1,73 +1,25 @@
-"""The demo page in a real headless Chromium, against a real `movierec serve` process.
-
-Chromium is Debian's (`bash scripts/install_browser.sh`), driven by Playwright; the
-browser build Playwright would download is not used. A missing browser fails the
-test with the install command: a page nobody could load must not pass.
-"""
+"""The demo page in a real headless Chromium (tests/web/browser.py), against a real
+`movierec serve` process: a desktop visitor's whole path, and the same page on a phone."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import requests
 
-from movierec.events import Experiment, Variant
-from movierec.stores.local import SQLiteEventLog
-from tests.e2e.server import running_server
-from tests.fixtures.serving import REPO, SECRET
+from tests.web.browser import (
+    DESKTOP,
+    WAIT_MS,
+    assert_no_horizontal_overflow,
+    keep_screenshot,
+    launch,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts"
-WAIT_MS = 20_000  # generous: a shared 2-core machine; nothing here asserts a duration
 USER = 196  # not among the background users below
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: run `bash scripts/install_browser.sh` (apt-get install -y chromium)",
-                    pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt", pytrace=False)
-    return sync_playwright
-
-
-@pytest.fixture
-def server(tmp_path, published) -> str:
-    shutil.copytree(published[0], tmp_path / "artifacts")
-    SQLiteEventLog(tmp_path / "events.sqlite").put_experiment(
-        Experiment(
-            experiment_id="page-ab",
-            salt="page-salt",
-            variants=(Variant("A", "svd", None, 0.5), Variant("B", "ease", None, 0.5)),
-            started_at=1.0,
-        )
-    )
-    env = {
-        "MOVIEREC_BACKEND": "local",
-        "MOVIEREC_HOME": str(tmp_path),
-        "MOVIEREC_TOKEN_SECRET": SECRET,
-        "MOVIEREC_DEFAULT_MODEL": "svd",
-    }
-    with running_server(env, tmp_path / "serve.log", threads=4) as url:
-        yield url
 
 
 def background_traffic(url: str, users: range) -> dict[str, Counter]:
@@ -98,9 +50,9 @@ def test_visitor_gets_recommendations_clicks_one_and_sees_it_counted(sync_playwr
     requests_made: list[str] = []
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page = browser.new_page(**DESKTOP)
             page.on("request", lambda r: requests_made.append(r.url))
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -163,14 +115,11 @@ def test_visitor_gets_recommendations_clicks_one_and_sees_it_counted(sync_playwr
             ctr = (before["clicks"][variant] + 1) / (before["impressions"][variant] + 1)
             expect(arm.locator("td.ctr")).to_contain_text(f"{100 * ctr:.1f}")
 
-            screenshot = tmp_path / "demo-page.png"
-            page.screenshot(path=str(screenshot), full_page=True)
+            assert_no_horizontal_overflow(page)
+            keep_screenshot(page, "demo-page-ab-1280x800.png")
         finally:
             browser.close()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copyfile(screenshot, ARTIFACTS / "demo-page.png")
-    assert screenshot.stat().st_size > 10_000
     assert problems == []
     foreign = [u for u in requests_made if not u.startswith(server) and not u.startswith("data:")]
     assert foreign == []

@@ -1,5 +1,7 @@
-// movierec demo page. A plain client of the service's own API: /recommend and
-// /feedback for the visitor's actions, /api/ab for the live A/B panel. No framework,
+// movierec demo page. A plain client of the service's own API: /recommend (with
+// explain=true: reasons and what a score means) and /feedback for the visitor's actions,
+// /api/ab for the live A/B panel, /api/movies and /api/users/<id>/ratings for the
+// catalogue. No framework,
 // no other origin; every value from the server goes into the page as text, never HTML.
 "use strict";
 
@@ -95,15 +97,91 @@ async function loadUsers() {
 async function recommend(userId, topN) {
   const meta = $("#rec-meta");
   meta.replaceChildren("asking…");
+  loadHistory(userId);
   try {
-    const { body } = await api(`/recommend?user_id=${encodeURIComponent(userId)}&top_n=${topN}`);
+    const { body } = await api(`/recommend?user_id=${encodeURIComponent(userId)}&top_n=${topN}&explain=true`);
     state.rec = body;
     renderRecommendations(body);
   } catch (error) {
     state.rec = null;
     $("#recs").replaceChildren();
+    $("#score-meaning").textContent = "";
     meta.replaceChildren(el("span", { class: "error" }, error.message));
   }
+}
+
+// The user's own ratings in the data the model learnt from, most recent first.
+async function loadHistory(userId) {
+  const box = $("#history");
+  try {
+    const { body } = await api(`/api/users/${encodeURIComponent(userId)}/ratings?limit=10`);
+    $("#history-title").textContent = body.known
+      ? `User ${body.user_id}'s most recent ratings (training data)`
+      : `User ${body.user_id} has no ratings in the training data`;
+    $("#history-list").replaceChildren(...body.ratings.map((r) => {
+      const when = r.ts ? new Date(r.ts * 1000).toISOString().slice(0, 10) : "";
+      const detail = el("div", { class: "detail", hidden: "" });
+      return el("li", { dataset: { movieId: String(r.movie_id) } },
+        titleButton(r.title || `movie ${r.movie_id}`, r.movie_id, detail),
+        el("span", { class: "given" }, r.rating === null ? "rated" : `${starGlyphs(r.rating)} ${r.rating}`),
+        el("span", { class: "when" }, when), detail);
+    }));
+    box.hidden = false;
+  } catch (_) {
+    box.hidden = true;
+  }
+}
+
+const starGlyphs = (rating) => "★".repeat(Math.round(rating));
+
+// A movie's title: a tap shows (and hides) its genres, year and average rating.
+function titleButton(text, movieId, detail, onPick = null) {
+  const button = el("button", { class: "title", type: "button", "aria-expanded": "false" }, text);
+  button.addEventListener("click", () => {
+    if (onPick) onPick();
+    const open = detail.hidden;
+    detail.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open && !detail.dataset.loaded) showMovie(movieId, detail);
+  });
+  return button;
+}
+
+async function showMovie(movieId, detail) {
+  detail.replaceChildren("loading…");
+  try {
+    const { body } = await api(`/api/movies/${movieId}`);
+    const mean = body.mean_rating === null ? "no ratings" : `average ${body.mean_rating.toFixed(2)} ★ from ${count(body.ratings)} ratings`;
+    detail.replaceChildren(
+      el("span", { class: "year" }, body.year ? String(body.year) : "year unknown"),
+      " · ",
+      el("span", { class: "mean" }, mean),
+      el("div", { class: "genres" }, ...body.genres.map((g) => el("span", { class: "genre" }, g))),
+    );
+    detail.dataset.loaded = "1";
+  } catch (error) {
+    detail.replaceChildren(el("span", { class: "error" }, error.message));
+  }
+}
+
+// "because you rated Fargo 5": the seen movies that weigh most for this one.
+function reasonLine(item) {
+  if (!item.reasons || item.reasons.length === 0) return null;
+  const parts = [];
+  item.reasons.forEach((r, i) => {
+    if (i > 0) parts.push(i === item.reasons.length - 1 ? " and " : ", ");
+    parts.push(el("em", {}, r.title || `movie ${r.movie_id}`));
+    if (r.rating !== null) parts.push(` ${r.rating}`);
+  });
+  return el("p", { class: "reason" }, "because you rated ", ...parts);
+}
+
+// "predicted rating (stars)" -> "predicted rating 4.76"; the full meaning is above the list.
+function scoreText(item) {
+  const meaning = item.score_meaning || "score";
+  const digits = meaning.startsWith("number") ? 0 : meaning.startsWith("predicted") ? 2 : 3;
+  const label = meaning.startsWith("number") ? "ratings" : meaning.split(/[:(]/)[0].trim();
+  return `${label} ${Number(item.score).toFixed(digits)}`;
 }
 
 function renderRecommendations(rec) {
@@ -116,17 +194,19 @@ function renderRecommendations(rec) {
   ];
   if (rec.fallback) parts.push(tag(`fallback: ${rec.fallback} (unknown user)`));
   $("#rec-meta").replaceChildren(...parts);
+  const meanings = [...new Set(rec.items.map((i) => i.score_meaning).filter(Boolean))];
+  $("#score-meaning").textContent = meanings.length ? `Score: ${meanings.join("; ")}` : "";
   $("#recs").replaceChildren(...rec.items.map((item) => movieRow(rec, item)));
 }
 
 function movieRow(rec, item) {
   const status = el("span", { class: "feedback-status", role: "status" });
   const row = el("li", { dataset: { movieId: String(item.movie_id), rank: String(item.rank) } });
-  const title = el("button", { class: "title", type: "button", title: "I pick this one (sends a click)" },
-    item.title || `movie ${item.movie_id}`);
-  title.addEventListener("click", async () => {
+  const detail = el("div", { class: "detail", hidden: "" });
+  const title = titleButton(item.title || `movie ${item.movie_id}`, item.movie_id, detail, async () => {
     if (await sendFeedback(rec, item, "click", null, status)) row.classList.add("clicked");
   });
+  title.title = "I pick this one (sends a click)";
   const genres = el("div", { class: "genres" },
     ...(item.genres || "").split("|").filter(Boolean).map((g) => el("span", { class: "genre" }, g)));
   const stars = el("div", { class: "stars", role: "group", "aria-label": `rate ${item.title}` });
@@ -141,8 +221,10 @@ function movieRow(rec, item) {
   }
   row.append(
     el("span", { class: "rank" }, String(item.rank)),
-    el("div", { class: "movie" }, title, genres),
-    el("div", { class: "side" }, stars, el("span", { class: "score" }, `score ${Number(item.score).toFixed(3)}`), status),
+    el("div", { class: "movie" }, title, genres, reasonLine(item), detail),
+    el("div", { class: "side" }, stars,
+      el("span", { class: "score", title: item.score_meaning || "" }, scoreText(item)),
+      status),
   );
   return row;
 }
@@ -166,6 +248,24 @@ async function sendFeedback(rec, item, type, value, status) {
     status.textContent = error.message;
     status.classList.add("error");
     return false;
+  }
+}
+
+// ------------------------------------------------------------------ title search
+
+async function search(query) {
+  const status = $("#search-status");
+  status.textContent = "searching…";
+  try {
+    const { body } = await api(`/api/movies?q=${encodeURIComponent(query)}&limit=20`);
+    status.textContent = body.movies.length ? `${body.movies.length} title(s), most rated first` : "no title holds that";
+    $("#search-results").replaceChildren(...body.movies.map((m) => {
+      const detail = el("div", { class: "detail", hidden: "" });
+      return el("li", { dataset: { movieId: String(m.movie_id) } }, titleButton(m.title, m.movie_id, detail), detail);
+    }));
+  } catch (error) {
+    status.textContent = error.message;
+    $("#search-results").replaceChildren();
   }
 }
 
@@ -246,7 +346,9 @@ function liftItem(c) {
 
 // A dot-and-whisker chart: one row per variant, the dot at the CTR, the bar its CI.
 function ctrChart(variants) {
-  const width = 560, rowH = 40, left = 64, right = 70, top = 8, bottom = 26;
+  // Drawn at the width it is shown at (a phone's is ~330 px), so its text stays 11-12 px.
+  const shown = $("#ab-chart").clientWidth || 560;
+  const width = Math.max(300, Math.min(560, shown)), rowH = 40, left = 64, right = 70, top = 8, bottom = 26;
   const height = top + rowH * Math.max(variants.length, 1) + bottom;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "CTR per variant with confidence intervals" });
   const highs = variants.flatMap((v) => (v.ctr_ci ? [v.ctr_ci[1]] : v.ctr !== null ? [v.ctr] : []));
@@ -294,6 +396,11 @@ function start() {
     event.preventDefault();
     const userId = $("#user-id").value.trim();
     if (userId !== "") recommend(userId, $("#top-n").value);
+  });
+  $("#search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = $("#search-q").value.trim();
+    if (query !== "") search(query);
   });
   $("#random-user").addEventListener("click", () => {
     if (state.userIds.length === 0) return;
