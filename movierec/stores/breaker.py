@@ -151,6 +151,9 @@ class BreakerEventLog:
     def get_feedback(self, event_id: str) -> Feedback | None:
         return self.breaker.call(self.log.get_feedback, event_id)
 
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]:
+        return self.breaker.call(self.log.recent_feedback, user_id, limit)
+
     def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]:
         return self.breaker.call(lambda: list(self.log.scan(collection, since, limit)))
 
