@@ -59,6 +59,6 @@ def export_svd(name: str, algo: SVD, trainset: Trainset, data: TrainingData, par
         user_factors=np.asarray(algo.pu, dtype=np.float64)[users],
         item_factors=np.asarray(algo.qi, dtype=np.float64)[items],
         rating_scale=np.array(data.rating_scale, dtype=np.float64),
-        regularization=np.array(params["reg_all"], dtype=np.float64),
+        regularization=np.array(algo.reg_pu, dtype=np.float64),  # = reg_bu = reg_all: one λ
     )
     return ModelArtifact(name, "factors", arrays, params=params, data_fingerprint=data.fingerprint)
