@@ -4,9 +4,10 @@ A user who arrived after training has no history in the model; what they rated o
 clicked since is in the event log. :class:`RecentFeedback` reads a user's latest
 ``limit`` events (``EventLog.recent_feedback``, one indexed query) within a share of the
 request's deadline, and keeps them per instance for ``ttl_seconds``, forgetting a user
-as soon as this instance stores feedback of theirs (feedback stored by another instance
-shows after at most the TTL). A read that fails is ``None``: the caller serves the
-popular list rather than failing the request.
+as soon as this instance stores feedback of theirs. An empty answer is not kept: a
+user's first feedback personalises their next list on whichever instance serves it
+(later feedback stored by another instance shows within the TTL). A read that fails is
+``None``: the caller serves the popular list rather than failing the request.
 
 :func:`history_of` turns events into the :class:`~movierec.models.scoring.History` a
 scorer folds in, by the weekly retrain job's rules (:mod:`movierec.retraining.signals`),
@@ -100,7 +101,7 @@ class RecentFeedback:
         except BackendUnavailable as exc:
             log.warning("recent feedback of a new user not read, serving the popular list: %s", exc)
             return None
-        if self.ttl_seconds > 0:
+        if events and self.ttl_seconds > 0:
             with self._lock:
                 self._cache[user_id] = (now, events)
                 self._cache.move_to_end(user_id)
