@@ -5,6 +5,9 @@
 #   <collection> where ts >= watermark order by ts   -> automatic single-field index on ts
 #   feedback where request_id == X                   -> automatic single-field index
 #   feedback where request_id == X order by ts       -> composite index below
+#   feedback where user_id == X order by ts desc, __name__ desc limit N
+#                         (serving's fold-in of a new user's recent feedback,
+#                          EventLog.recent_feedback)   -> composite index feedback_by_user
 # Point reads by document ID (assignments "{experiment}:{user_id}") need no index.
 
 resource "google_firestore_database" "events" {
@@ -32,6 +35,24 @@ resource "google_firestore_index" "feedback_by_request" {
   fields {
     field_path = "ts"
     order      = "ASCENDING"
+  }
+}
+
+# An equality on one field ordered by another needs a composite index (Firestore answers
+# FAILED_PRECONDITION without one; the emulator does not check). The direction matches
+# the query's; the trailing __name__ takes the direction of the last field.
+resource "google_firestore_index" "feedback_by_user" {
+  project    = var.project_id
+  database   = google_firestore_database.events.name
+  collection = "feedback"
+
+  fields {
+    field_path = "user_id"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "ts"
+    order      = "DESCENDING"
   }
 }
 

@@ -20,6 +20,9 @@ Backend = Literal["local", "gcp"]
 DEV_TOKEN_SECRET = "dev-only-secret"
 
 
+MAX_FOLDIN_EVENTS = 500
+
+
 @dataclass(frozen=True)
 class Settings:
     backend: Backend = "local"
@@ -54,6 +57,12 @@ class Settings:
     request_deadline_seconds: float = 1.0
     breaker_failures: int = 3
     breaker_reset_seconds: float = 0.5
+    # New users: the latest this-many feedback events of a user the model does not know are
+    # folded into what it scores (0: never), cached per instance for cache seconds, read
+    # within at most read seconds of the request's deadline.
+    foldin_events: int = 50
+    foldin_cache_seconds: float = 2.0
+    foldin_read_seconds: float = 0.5
     # The HTTP server (`movierec serve`): slow clients are cut off, connections bounded,
     # and a SIGTERM drains in-flight requests within the grace seconds.
     header_timeout_seconds: float = 5.0
@@ -136,6 +145,9 @@ class Settings:
             request_deadline_seconds=_positive(env, "MOVIEREC_REQUEST_DEADLINE_SECONDS", 1.0),
             breaker_failures=_int(env, "MOVIEREC_BREAKER_FAILURES", 3, minimum=1),
             breaker_reset_seconds=_positive(env, "MOVIEREC_BREAKER_RESET_SECONDS", 0.5),
+            foldin_events=_int(env, "MOVIEREC_FOLDIN_EVENTS", 50, minimum=0),
+            foldin_cache_seconds=_float(env, "MOVIEREC_FOLDIN_CACHE_SECONDS", 2.0),
+            foldin_read_seconds=_positive(env, "MOVIEREC_FOLDIN_READ_SECONDS", 0.5),
             header_timeout_seconds=_positive(env, "MOVIEREC_HEADER_TIMEOUT_SECONDS", 5.0),
             body_timeout_seconds=_positive(env, "MOVIEREC_BODY_TIMEOUT_SECONDS", 10.0),
             keepalive_seconds=_positive(env, "MOVIEREC_KEEPALIVE_SECONDS", 5.0),
@@ -153,6 +165,8 @@ class Settings:
         )
         if settings.token_ttl_seconds <= 0:
             raise ConfigError("MOVIEREC_TOKEN_TTL_SECONDS must be positive: a token must vouch for a while")
+        if settings.foldin_events > MAX_FOLDIN_EVENTS:  # every one is a document read per request
+            raise ConfigError(f"MOVIEREC_FOLDIN_EVENTS must be at most {MAX_FOLDIN_EVENTS}, got {settings.foldin_events}")
         if settings.backend == "gcp":
             missing = [
                 name

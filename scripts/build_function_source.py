@@ -40,6 +40,7 @@ SERVING_MODULES = (
     "movierec/data/registry.py",
     "movierec/models/__init__.py",
     "movierec/models/artifact.py",
+    "movierec/models/foldin.py",
     "movierec/models/scoring.py",
 )
 REQUIREMENTS = "requirements-serving.txt"

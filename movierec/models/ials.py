@@ -1,15 +1,18 @@
 r"""iALS: implicit-feedback matrix factorisation by alternating least squares (Hu, Koren, Volinsky 2008).
 
-Every rating is a positive (:math:`p_{ui} = 1`), every other pair a zero with low
-confidence; observed pairs get confidence :math:`c_{ui} = 1 + \alpha`:
+Every rating is a positive (:math:`p_{ui} = 1`), every other pair a zero with
+confidence 1; observed pairs get confidence :math:`c_{ui} = \alpha` (implicit scales the
+binary matrix by ``alpha``):
 
 .. math::
     \min_{P, Q} \sum_{u, i} c_{ui} (p_{ui} - p_u^\top q_i)^2 + \lambda (\|P\|_F^2 + \|Q\|_F^2)
 
 Each half-step solves every user (or item) exactly given the other side, in closed form.
 The `implicit` library fits it (its conjugate-gradient CPU solver, seeded); the artifact
-keeps only :math:`P` and :math:`Q` in our sorted vocabularies, which is all
-:class:`movierec.models.scoring.EmbeddingScorer` needs (:math:`s_{ui} = p_u^\top q_i`).
+keeps :math:`P` and :math:`Q` in our sorted vocabularies, which is all
+:class:`movierec.models.scoring.EmbeddingScorer` needs (:math:`s_{ui} = p_u^\top q_i`), and
+:math:`\lambda`, :math:`\alpha`, with which it folds in users who arrive after training
+(:mod:`movierec.models.foldin`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class IALS(Trainer):
         arrays.update(
             user_factors=np.ascontiguousarray(model.user_factors, dtype=np.float32),
             item_factors=np.ascontiguousarray(model.item_factors, dtype=np.float32),
+            regularization=np.array(self.params.regularization, dtype=np.float64),
+            alpha=np.array(self.params.alpha, dtype=np.float64),
         )
         params = {**asdict(self.params), "seed": self.seed}
         return ModelArtifact(self.name, "embeddings", arrays, params=params, data_fingerprint=data.fingerprint)

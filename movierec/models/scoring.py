@@ -14,30 +14,27 @@ Every artifact carries the vocabularies and the training history:
 
 :attr:`Scorer.score_meaning` says what a score is, in words; which seen items make a
 score is :mod:`movierec.models.reasons`.
+
+A user outside the training data can bring a :class:`History` (what they rated or
+clicked since): the scorers that can score any history (EASE's :math:`x_u B`, dense or
+pruned; SVD and iALS by :mod:`movierec.models.foldin`) rank for it, the others give the
+popular list; either way without the history's items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from movierec.errors import ArtifactError
 from movierec.ids import UserItemIds
+from movierec.models.foldin import biased_mf_user, ials_user
+from movierec.models.ranked import History, Ranked, optional_per_seen, top_n
 
 # What the scores of the popular fallback are (every scorer's _popular returns these).
 POPULARITY_MEANING = "number of ratings in the training data (popularity)"
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """A ranked list of raw item ids with their scores; ``fallback`` names the rule used."""
-
-    item_ids: np.ndarray
-    scores: np.ndarray
-    fallback: str | None = None
 
 
 class Scorer(UserItemIds):
@@ -68,8 +65,8 @@ class Scorer(UserItemIds):
         self.item_popularity = np.asarray(arrays["item_popularity"], dtype=np.float64)
         if len(self.seen_indptr) != len(self.user_ids) + 1:
             raise ArtifactError("seen_indptr does not match the user vocabulary")
-        self.seen_ratings = _optional(arrays, "seen_ratings", np.floating, len(self.seen_indices))
-        self.seen_times = _optional(arrays, "seen_times", np.integer, len(self.seen_indices))
+        self.seen_ratings = optional_per_seen(arrays, "seen_ratings", np.floating, len(self.seen_indices))
+        self.seen_times = optional_per_seen(arrays, "seen_times", np.integer, len(self.seen_indices))
         # Popularity order computed once: the fallback is on the hot path for new users.
         self._popular_order = np.lexsort((np.arange(self.n_items), -self.item_popularity))
 
@@ -80,14 +77,25 @@ class Scorer(UserItemIds):
         """Ranking scores, shape (len(users), n_items), for known user indices."""
         raise NotImplementedError
 
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        """Ranking scores (n_items,) for a user outside the training data who saw the
+        distinct item indices ``items`` with ``ratings``; None when this model cannot."""
+        return None
+
     def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
         """Predicted ratings for raw (user, item) pairs; only for rating models."""
         raise ArtifactError(f"{self.kind} models rank items; they do not predict ratings")
 
-    def recommend(self, user_id: int, n: int, exclude: np.ndarray | None = None) -> Ranked:
+    def knows(self, user_id: int) -> bool:
+        return bool(self.user_index(user_id)[0] >= 0)
+
+    def recommend(
+        self, user_id: int, n: int, exclude: np.ndarray | None = None, history: History | None = None
+    ) -> Ranked:
         """Top ``n`` raw item ids for a raw user id, never an item seen in training or in ``exclude``.
 
-        Unknown users get the most popular items (``fallback="popular"``).
+        Unknown users are ranked for their ``history`` (never recommended back) when this
+        model can score it, else get the most popular items (``fallback="popular"``).
         """
         user = int(self.user_index(user_id)[0])
         extra = self.item_index(np.asarray(exclude)) if exclude is not None and len(exclude) else None
@@ -95,13 +103,28 @@ class Scorer(UserItemIds):
             blocked = np.zeros(self.n_items, dtype=bool)
             if extra is not None:
                 blocked[extra[extra >= 0]] = True
-            return self._popular(n, blocked)
+            return self._recommend_history(history, n, blocked)
         scores = self.score(np.array([user]))[0]  # a fresh array: ours to overwrite
         scores[~np.isfinite(scores)] = -np.inf
         scores[self.seen(user)] = -np.inf
         if extra is not None:
             scores[extra[extra >= 0]] = -np.inf
-        top = _top_n(scores, n)
+        top = top_n(scores, n)
+        return Ranked(self.item_ids[top], scores[top])
+
+    def _recommend_history(self, history: History | None, n: int, blocked: np.ndarray) -> Ranked:
+        if history is None:
+            return self._popular(n, blocked)
+        index = self.item_index(history.item_ids)
+        items, first = np.unique(index[index >= 0], return_index=True)  # catalogue's items, once each
+        ratings = np.asarray(history.ratings, dtype=np.float64)[index >= 0][first]
+        blocked[items] = True
+        scores = self.score_history(items, ratings) if len(items) else None
+        if scores is None:
+            return self._popular(n, blocked)
+        scores = np.array(scores, dtype=np.float64)  # ours to overwrite
+        scores[~np.isfinite(scores) | blocked] = -np.inf
+        top = top_n(scores, n)
         return Ranked(self.item_ids[top], scores[top])
 
     def popular(self, n: int) -> Ranked:
@@ -130,6 +153,9 @@ class FactorScorer(Scorer):
     with the bias of an unknown user or item taken as 0 and the dot product dropped
     when either is unknown, as Surprise does; ratings are clipped to the rating scale.
     Ranking uses the unclipped estimate, so items above the scale's top stay ordered.
+    A user outside the training data with a history is folded in
+    (:func:`movierec.models.foldin.biased_mf_user`) when the artifact stores the
+    training's ``regularization``.
     """
 
     kind = "factors"
@@ -145,9 +171,16 @@ class FactorScorer(Scorer):
         self.pu = np.asarray(arrays["user_factors"], dtype=np.float64)
         self.qi = np.asarray(arrays["item_factors"], dtype=np.float64)
         self.scale = tuple(float(x) for x in arrays["rating_scale"])
+        self.regularization = float(arrays["regularization"]) if "regularization" in arrays else None
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return self.mu + self.bu[users][:, None] + self.bi[None, :] + self.pu[users] @ self.qi.T
+
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        if self.regularization is None:  # an artifact from before fold-in
+            return None
+        bu, pu = biased_mf_user(self.qi[items], self.bi[items], ratings, self.mu, self.regularization)
+        return self.mu + bu + self.bi + self.qi @ pu
 
     def predict(self, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
         u, i = self.user_index(user_ids), self.item_index(item_ids)
@@ -182,6 +215,9 @@ class ItemItemScorer(Scorer):
             history[row, self.seen(user)] = 1.0
         return (history @ self.weights).astype(np.float64)
 
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        return self.weights[items].sum(axis=0, dtype=np.float64)  # x_u B, any rating a positive
+
 
 class SparseItemItemScorer(Scorer):
     r"""A pruned EASE^R: :math:`s_u = x_u B` with B stored as CSR arrays
@@ -206,10 +242,12 @@ class SparseItemItemScorer(Scorer):
             raise ArtifactError("sparse_item_item weights point outside the item vocabulary")
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return np.vstack([self._score_one(int(user)) for user in users])
+        return np.vstack([self._score_rows(self.seen(int(user))) for user in users])
 
-    def _score_one(self, user: int) -> np.ndarray:
-        rows = self.seen(user)
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        return self._score_rows(items)
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         starts, stops = self.indptr[rows], self.indptr[rows + 1]
         lengths = stops - starts
         # Positions of every entry of the seen rows, without a Python loop over rows.
@@ -218,7 +256,9 @@ class SparseItemItemScorer(Scorer):
 
 
 class EmbeddingScorer(Scorer):
-    r"""Implicit-feedback matrix factorisation (iALS): :math:`s_{ui} = p_u^\top q_i`."""
+    r"""Implicit-feedback matrix factorisation (iALS): :math:`s_{ui} = p_u^\top q_i`; a user
+    outside the training data is folded in (:func:`movierec.models.foldin.ials_user`) when
+    the artifact stores ``regularization`` and ``alpha``."""
 
     kind = "embeddings"
     required = ("user_factors", "item_factors")
@@ -230,9 +270,17 @@ class EmbeddingScorer(Scorer):
         self.qi = np.asarray(arrays["item_factors"], dtype=np.float32)
         if self.pu.shape[0] != self.n_users or self.qi.shape[0] != self.n_items or self.pu.shape[1] != self.qi.shape[1]:
             raise ArtifactError("embeddings do not match the user and item vocabularies")
+        self.fold_in = (float(arrays["regularization"]), float(arrays["alpha"])) if "alpha" in arrays else None
+        self.gram = self.qi.T.astype(np.float64) @ self.qi  # Q^T Q, for the fold-in
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return (self.pu[users] @ self.qi.T).astype(np.float64)
+
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        if self.fold_in is None:  # an artifact from before fold-in
+            return None
+        xu = ials_user(self.gram, self.qi[items], *self.fold_in)
+        return self.qi.astype(np.float64) @ xu
 
 
 class KNNScorer(Scorer):
@@ -333,31 +381,3 @@ def scorer_for(kind: str, arrays: Mapping[str, np.ndarray]) -> Scorer:
         return cls(arrays)
     except (TypeError, ValueError, IndexError) as exc:
         raise ArtifactError(f"{kind} artifact arrays are inconsistent: {exc}") from None
-
-
-def _optional(arrays: Mapping[str, np.ndarray], key: str, kind: type, length: int) -> np.ndarray | None:
-    """An array the older artifacts lack (None then), of one entry per seen item, kept in
-    its stored (narrow) dtype."""
-    if key not in arrays:
-        return None
-    values: np.ndarray = np.asarray(arrays[key])
-    if not np.issubdtype(values.dtype, kind) or values.shape != (length,):
-        raise ArtifactError(f"{key} does not match seen_indices")
-    return values
-
-
-def _top_n(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` highest finite scores, best first, ties to the lower index.
-
-    One user's scores: a stable sort of a few thousand floats is cheaper than the
-    partition-based batch version in movierec.evaluation.metrics (which agrees, tested).
-    """
-    if n < len(scores) // 4:
-        # Everything at or above the n-th best score, ties included, then a stable sort of
-        # those few: same result as sorting all scores, at a fraction of the cost.
-        threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
-        candidates = np.flatnonzero(scores >= threshold)
-        order = candidates[np.argsort(-scores[candidates], kind="stable")][:n]
-    else:
-        order = np.argsort(-scores, kind="stable")[:n]
-    return order[np.isfinite(scores[order])]

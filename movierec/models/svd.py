@@ -5,7 +5,9 @@ r"""Model A, the baseline: Surprise's SVD (biased matrix factorisation by SGD).
     \min \sum_{r_{ui}} (r_{ui} - \hat r_{ui})^2 + \lambda (b_u^2 + b_i^2 + \|p_u\|^2 + \|q_i\|^2)
 
 Surprise fits it; the artifact keeps the learnt :math:`\mu, b, p, q` reordered into our
-sorted vocabularies, which is all :class:`movierec.models.scoring.FactorScorer` needs.
+sorted vocabularies, which is all :class:`movierec.models.scoring.FactorScorer` needs, and
+:math:`\lambda` (``regularization``), with which it folds in users who arrive after
+training (:mod:`movierec.models.foldin`).
 """
 
 from __future__ import annotations
@@ -57,5 +59,6 @@ def export_svd(name: str, algo: SVD, trainset: Trainset, data: TrainingData, par
         user_factors=np.asarray(algo.pu, dtype=np.float64)[users],
         item_factors=np.asarray(algo.qi, dtype=np.float64)[items],
         rating_scale=np.array(data.rating_scale, dtype=np.float64),
+        regularization=np.array(algo.reg_pu, dtype=np.float64),  # = reg_bu = reg_all: one λ
     )
     return ModelArtifact(name, "factors", arrays, params=params, data_fingerprint=data.fingerprint)

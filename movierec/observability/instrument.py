@@ -123,6 +123,9 @@ class MeteredEventLog:
     def get_feedback(self, event_id: str) -> Feedback | None:
         return self.inner.get_feedback(event_id)
 
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]:
+        return self.inner.recent_feedback(user_id, limit)
+
     def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]:
         return self.inner.scan(collection, since, limit)
 

@@ -82,6 +82,9 @@ def serving_config(settings: Settings) -> ServingConfig:
         default_model=settings.default_model,
         request_deadline_seconds=settings.request_deadline_seconds,
         token_ttl_seconds=settings.token_ttl_seconds,
+        foldin_events=settings.foldin_events,
+        foldin_cache_seconds=settings.foldin_cache_seconds,
+        foldin_read_seconds=settings.foldin_read_seconds,
     )
 
 

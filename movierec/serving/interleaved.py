@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from movierec.events import Experiment, Ranker
 from movierec.experiments.interleaving import team_draft
+from movierec.models.scoring import History
 from movierec.serving.models import LoadedModel, ModelCache
 
 
@@ -37,15 +38,17 @@ class MergedList:
 
 
 def merged_list(
-    models: ModelCache, experiment: Experiment, user_id: int, top_n: int, request_id: str
+    models: ModelCache, experiment: Experiment, user_id: int, top_n: int, request_id: str,
+    history: History | None = None,
 ) -> MergedList | None:
-    """The merged list, or None when a variant's model cannot be loaded."""
+    """The merged list, or None when a variant's model cannot be loaded; a user a model
+    does not know is ranked for their ``history`` (see Scorer.recommend)."""
     variants = experiment.variants
     loaded = [models.get(v.model, v.version) for v in variants]
     if len(loaded) != 2 or loaded[0] is None or loaded[1] is None:
         return None
     pair = (loaded[0], loaded[1])
-    ranked = [m.scorer.recommend(user_id, top_n) for m in pair]
+    ranked = [m.scorer.recommend(user_id, top_n, history=history) for m in pair]
     merged = team_draft(ranked[0].item_ids.tolist(), ranked[1].item_ids.tolist(), top_n, request_id)
     score_of = [dict(zip(r.item_ids.tolist(), r.scores.tolist())) for r in ranked]
     return MergedList(

@@ -20,7 +20,10 @@ from typing import Any, Literal
 from movierec.errors import BackendUnavailable
 from movierec.events import INTERLEAVED_VARIANT, Assignment, Experiment, Feedback, Impression
 from movierec.experiments.assignment import assign_variant
+from movierec.models.scoring import History, Scorer
+from movierec.observability.logging import annotate
 from movierec.serving.explain import with_reasons
+from movierec.serving.history import HistoryNote, RecentFeedback, history_of
 from movierec.serving.interleaved import MergedList, merged_list
 from movierec.serving.models import FALLBACK_MODEL, LoadedModel, ModelCache
 from movierec.serving.outcomes import (
@@ -53,6 +56,11 @@ class ServingConfig:
     # past it the request answers 503 instead of making the client wait.
     request_deadline_seconds: float = 1.0
     token_ttl_seconds: float = 24 * 3600.0  # how long a list's token vouches for feedback on it
+    # New users' recent feedback (movierec.serving.history): how many events, cached how long,
+    # read within how much of the deadline.
+    foldin_events: int = 50
+    foldin_cache_seconds: float = 2.0
+    foldin_read_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,8 @@ class RecommendService:
         self._assignments: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._said_no_model = False
         self._lock = threading.Lock()
+        self.recent = RecentFeedback(events, limit=config.foldin_events, ttl_seconds=config.foldin_cache_seconds,
+                                     read_seconds=config.foldin_read_seconds)
 
     # ---------------------------------------------------------------- recommend
     def recommend(self, req: RecommendRequest) -> dict[str, Any]:
@@ -122,12 +132,15 @@ class RecommendService:
         experiment_id, variant, model_name, model_version = None, DEFAULT_VARIANT, self.config.default_model, None
         merged: MergedList | None = None
         models: tuple[LoadedModel, ...] = ()
+        note = HistoryNote("none")
         if experiment is not None:
             name, bucket = assign_variant(experiment, req.user_id)
             if name is not None and experiment.design == "interleaved":
                 experiment_id = experiment.experiment_id
                 variant = self._sticky_variant(experiment, req.user_id, INTERLEAVED_VARIANT, bucket)
-                merged = merged_list(self.models, experiment, req.user_id, req.top_n, request_id)
+                rankers = [self.models.get(v.model, v.version) for v in experiment.variants]
+                history, note = self._history([m.scorer for m in rankers if m is not None], req.user_id)
+                merged = merged_list(self.models, experiment, req.user_id, req.top_n, request_id, history)
             elif name is not None:
                 name = self._sticky_variant(experiment, req.user_id, name, bucket)
                 chosen = next((v for v in experiment.variants if v.name == name), None)
@@ -139,11 +152,16 @@ class RecommendService:
             served_name, served_version = merged.model_name, merged.model_version
         else:
             model, fallback = self._model_or_popular(model_name, model_version)
-            ranked = model.scorer.popular(req.top_n) if fallback else model.scorer.recommend(req.user_id, req.top_n)
+            if fallback:
+                ranked, note = model.scorer.popular(req.top_n), HistoryNote("none")
+            else:
+                history, note = self._history([model.scorer], req.user_id)
+                ranked = model.scorer.recommend(req.user_id, req.top_n, history=history)
             models, movie_ids = (model,), [int(m) for m in ranked.item_ids]
             scores = [round(float(s), 6) for s in ranked.scores]
             fallback, served_name, served_version = ranked.fallback or fallback, model.name, model.version
         latency_ms = (time.perf_counter() - start) * 1000
+        annotate(history=note.source, history_events=note.events)
         impression = Impression(
             request_id=request_id,
             ts=self.clock(),
@@ -175,6 +193,7 @@ class RecommendService:
             "model": {"name": served_name, "version": served_version},
             "items": items,
             "fallback": impression.fallback,
+            "history": note.as_dict(),
             "token": sign_token(self.config.token_secret, request_id, req.user_id, movie_ids, self._expiry()),
         }
 
@@ -186,6 +205,16 @@ class RecommendService:
         if fallback is None:
             raise Unavailable(self._no_model_message(name))
         return fallback, "popular"
+
+    def _history(self, scorers: list[Scorer], user_id: int) -> tuple[History | None, HistoryNote]:
+        """A new user's recent feedback to fold in. Read only for users a model does not
+        know: a known user is scored from training, and keeps a request without this read."""
+        if all(scorer.knows(user_id) for scorer in scorers):
+            return None, HistoryNote("training")
+        events = self.recent.get(user_id)
+        if events is None:  # the log cannot be read now: the popular list, not a 503
+            return None, HistoryNote("unavailable")
+        return (history_of(events), HistoryNote("feedback", len(events))) if events else (None, HistoryNote("none"))
 
     def running_experiment(self) -> Experiment | None:
         now = self.clock()
@@ -274,6 +303,7 @@ class RecommendService:
         """``recorded``, or ``duplicate`` for an exact retry; Conflict when the key holds another event."""
         try:
             if self.events.record_feedback(event):
+                self.recent.forget(event.user_id)  # this instance's next list folds it in
                 return "recorded"
             stored = self.events.get_feedback(event.event_id)
         except BackendUnavailable as exc:

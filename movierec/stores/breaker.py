@@ -151,6 +151,14 @@ class BreakerEventLog:
     def get_feedback(self, event_id: str) -> Feedback | None:
         return self.breaker.call(self.log.get_feedback, event_id)
 
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]:
+        # An optional read (a new user's fold-in): it fails at once while the circuit is
+        # open, but its own failures never open it, so a missing Firestore index or a slow
+        # query cannot turn the impression writes of every user into 503s.
+        if self.breaker.state != "closed":
+            raise CircuitOpen(f"{self.breaker.name} is unavailable (circuit not closed)", self.breaker.reset_seconds)
+        return self.log.recent_feedback(user_id, limit)
+
     def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]:
         return self.breaker.call(lambda: list(self.log.scan(collection, since, limit)))
 

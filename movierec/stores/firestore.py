@@ -175,6 +175,23 @@ class FirestoreEventLog:
         data = self._read("feedback", validate_event_id("event_id", event_id))
         return None if data is None else Feedback.from_dict(data)
 
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]:
+        """The user's latest ``limit`` feedback events, newest first, ties by document id
+        descending (as SQLite). An equality filter and an order on another field: served by
+        the composite index ``feedback_by_user`` (infra/firestore.tf), which the emulator
+        does not require but Firestore does (FailedPrecondition, i.e. unavailable, without it)."""
+        if validate_limit(limit) == 0:
+            return []
+        query = (
+            self._client.collection("feedback")
+            .where(filter=firestore.FieldFilter("user_id", "==", user_id))
+            .order_by("ts", direction=firestore.Query.DESCENDING)
+            .order_by(FieldPath.document_id(), direction=firestore.Query.DESCENDING)
+            .limit(limit)
+        )
+        with self._guard("read of a user's recent feedback"):
+            return [Feedback.from_dict(_streamed(s)) for s in query.stream(**self._opts)]
+
     # export
     def scan(self, collection: str, since: float, limit: int | None = None) -> list[dict[str, Any]]:
         """Documents with time >= ``since``, oldest first, ties by document id (as SQLite)."""

@@ -7,14 +7,12 @@ against both.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,8 @@ from movierec.errors import BackendUnavailable
 from movierec.events import Assignment, Experiment, Feedback, Impression
 from movierec.stores.deadline import time_left
 from movierec.stores.ports import ArtifactNotFound
+from movierec.stores.sqlite_tables import TABLES, Table, add_missing_columns
 from movierec.stores.validation import (
-    SCAN_KEY_FIELDS,
-    SCAN_TIME_FIELDS,
     scan_time_field,
     validate_event_id,
     validate_key,
@@ -118,108 +115,6 @@ class LocalArtifactStore:
             raise BackendUnavailable(f"cannot delete artifact {key!r} in {self.describe()}: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _Table:
-    """How one event collection is laid out in SQLite."""
-
-    name: str
-    columns: tuple[str, ...]
-    types: tuple[str, ...]
-    json_columns: frozenset[str] = frozenset()
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        return SCAN_KEY_FIELDS[self.name]
-
-    @property
-    def time_column(self) -> str:
-        return SCAN_TIME_FIELDS[self.name]
-
-    def ddl(self) -> str:
-        cols = ", ".join(f"{c} {t}" for c, t in zip(self.columns, self.types, strict=True))
-        return (
-            f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}, PRIMARY KEY ({', '.join(self.key)}));"
-            f"CREATE INDEX IF NOT EXISTS {self.name}_{self.time_column}"
-            f" ON {self.name} ({self.time_column})"
-        )
-
-    def encode(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            json.dumps(row[c]) if c in self.json_columns else row[c] for c in self.columns
-        )
-
-    def decode(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        return {
-            c: json.loads(v) if c in self.json_columns and v is not None else v
-            for c, v in zip(self.columns, values, strict=True)
-        }
-
-    def insert_sql(self, conflict: str) -> str:
-        marks = ", ".join("?" for _ in self.columns)
-        return f"INSERT OR {conflict} INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})"
-
-    def select_sql(self) -> str:
-        where = " AND ".join(f"{c} = ?" for c in self.key)
-        return f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {where}"
-
-    def scan_sql(self) -> str:
-        # Ties on time are broken by the key as Firestore spells it (the document id),
-        # so both event logs return equal-time rows in the same order.
-        tie = " || ':' || ".join(self.key)
-        return (
-            f"SELECT {', '.join(self.columns)} FROM {self.name} WHERE {self.time_column} >= ?"
-            f" ORDER BY {self.time_column}, {tie} LIMIT ?"
-        )
-
-
-_TABLES: dict[str, _Table] = {
-    t.name: t
-    for t in (
-        _Table(
-            "experiments",
-            ("experiment_id", "salt", "variants", "status", "coverage", "primary_metric",
-             "guardrails", "created_at", "started_at", "stopped_at",
-             "guardrail_margins", "secondary_metrics", "plan", "guardrail_plans", "design"),
-            ("TEXT NOT NULL", "TEXT", "TEXT", "TEXT", "REAL", "TEXT", "TEXT", "REAL", "REAL", "REAL",
-             "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"),
-            json_columns=frozenset({"variants", "guardrails", "guardrail_margins",
-                                    "secondary_metrics", "plan", "guardrail_plans"}),
-        ),
-        _Table(
-            "assignments",
-            ("experiment_id", "user_id", "variant", "bucket", "ts"),
-            ("TEXT NOT NULL", "INTEGER NOT NULL", "TEXT", "INTEGER", "REAL"),
-        ),
-        _Table(
-            "impressions",
-            ("request_id", "ts", "user_id", "experiment_id", "variant", "model_name",
-             "model_version", "movie_ids", "scores", "fallback", "latency_ms", "credits", "rankers"),
-            ("TEXT NOT NULL", "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
-             "TEXT", "REAL", "TEXT", "TEXT"),
-            json_columns=frozenset({"movie_ids", "scores", "credits", "rankers"}),
-        ),
-        _Table(
-            "feedback",
-            ("event_id", "ts", "request_id", "user_id", "movie_id", "type", "value", "position",
-             "experiment_id", "variant", "extra", "credit", "credit_version"),
-            ("TEXT NOT NULL", "REAL", "TEXT", "INTEGER", "INTEGER", "TEXT", "REAL", "INTEGER",
-             "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"),
-            json_columns=frozenset({"extra"}),
-        ),
-    )
-}
-
-
-def _add_missing_columns(conn: sqlite3.Connection, table: _Table) -> None:
-    """Columns added to the layout since the file was created (SQLite has no
-    ADD COLUMN IF NOT EXISTS): an event log of an older release stays readable, its
-    old rows read NULL there, which ``from_dict`` takes as the default."""
-    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
-    for column, type_ in zip(table.columns, table.types, strict=True):
-        if column not in present:
-            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} {type_}")
-
-
 class SQLiteEventLog:
     """The EventLog in one SQLite file, safe for the threads of one process and for
     several processes (gunicorn workers) on one machine.
@@ -285,9 +180,9 @@ class SQLiteEventLog:
             with self._lock:  # one thread per process creates the schema
                 if not self._schema_ready:
                     conn.execute("PRAGMA journal_mode = WAL")
-                    conn.executescript(";".join(t.ddl() for t in _TABLES.values()))
-                    for t in _TABLES.values():
-                        _add_missing_columns(conn, t)
+                    conn.executescript(";".join(t.ddl() for t in TABLES.values()))
+                    for t in TABLES.values():
+                        add_missing_columns(conn, t)
                     self._schema_ready = True
         except BaseException:
             conn.close()
@@ -323,12 +218,12 @@ class SQLiteEventLog:
 
     # -- generic rows --------------------------------------------------------------------
 
-    def _insert(self, table: _Table, row: Mapping[str, Any], conflict: str) -> bool:
+    def _insert(self, table: Table, row: Mapping[str, Any], conflict: str) -> bool:
         with self._guard(f"write to {table.name}"):
             cur = self._conn_within_budget().execute(table.insert_sql(conflict), table.encode(row))
             return cur.rowcount == 1
 
-    def _get(self, table: _Table, *key: Any) -> dict[str, Any] | None:
+    def _get(self, table: Table, *key: Any) -> dict[str, Any] | None:
         with self._guard(f"read from {table.name}"):
             found = self._conn_within_budget().execute(table.select_sql(), key).fetchone()
         return None if found is None else table.decode(found)
@@ -337,14 +232,14 @@ class SQLiteEventLog:
 
     def put_experiment(self, experiment: Experiment) -> None:
         validate_event_id("experiment_id", experiment.experiment_id)
-        self._insert(_TABLES["experiments"], experiment.to_dict(), "REPLACE")
+        self._insert(TABLES["experiments"], experiment.to_dict(), "REPLACE")
 
     def get_experiment(self, experiment_id: str) -> Experiment | None:
-        row = self._get(_TABLES["experiments"], validate_event_id("experiment_id", experiment_id))
+        row = self._get(TABLES["experiments"], validate_event_id("experiment_id", experiment_id))
         return None if row is None else Experiment.from_dict(row)
 
     def list_experiments(self) -> list[Experiment]:
-        table = _TABLES["experiments"]
+        table = TABLES["experiments"]
         with self._guard("read from experiments"):
             rows = self._conn_within_budget().execute(
                 f"SELECT {', '.join(table.columns)} FROM experiments ORDER BY experiment_id"
@@ -354,7 +249,7 @@ class SQLiteEventLog:
     def get_or_create_assignment(self, assignment: Assignment) -> Assignment:
         """INSERT OR IGNORE then read back: of concurrent first calls exactly one row lands."""
         validate_event_id("experiment_id", assignment.experiment_id)
-        self._insert(_TABLES["assignments"], assignment.to_dict(), "IGNORE")
+        self._insert(TABLES["assignments"], assignment.to_dict(), "IGNORE")
         stored = self.get_assignment(assignment.experiment_id, assignment.user_id)
         if stored is None:  # only if someone deleted it in between
             raise self._unavailable("assignment read-back", LookupError(assignment.key))
@@ -362,32 +257,39 @@ class SQLiteEventLog:
 
     def get_assignment(self, experiment_id: str, user_id: int) -> Assignment | None:
         validate_event_id("experiment_id", experiment_id)
-        row = self._get(_TABLES["assignments"], experiment_id, user_id)
+        row = self._get(TABLES["assignments"], experiment_id, user_id)
         return None if row is None else Assignment.from_dict(row)
 
     def record_impression(self, impression: Impression) -> None:
         """Store once per request_id; a repeated request_id (a retried write) is ignored."""
         validate_event_id("request_id", impression.request_id)
-        self._insert(_TABLES["impressions"], impression.to_dict(), "IGNORE")
+        self._insert(TABLES["impressions"], impression.to_dict(), "IGNORE")
 
     def get_impression(self, request_id: str) -> Impression | None:
-        row = self._get(_TABLES["impressions"], validate_event_id("request_id", request_id))
+        row = self._get(TABLES["impressions"], validate_event_id("request_id", request_id))
         return None if row is None else Impression.from_dict(row)
 
     def record_feedback(self, feedback: Feedback) -> bool:
         validate_event_id("event_id", feedback.event_id)
-        return self._insert(_TABLES["feedback"], feedback.to_dict(), "IGNORE")
+        return self._insert(TABLES["feedback"], feedback.to_dict(), "IGNORE")
 
     def get_feedback(self, event_id: str) -> Feedback | None:
-        row = self._get(_TABLES["feedback"], validate_event_id("event_id", event_id))
+        row = self._get(TABLES["feedback"], validate_event_id("event_id", event_id))
         return None if row is None else Feedback.from_dict(row)
+
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]:
+        """The user's latest ``limit`` feedback events, newest first (index ``feedback_user_id_ts``)."""
+        table = TABLES["feedback"]
+        with self._guard("read of a user's recent feedback"):
+            rows = self._conn_within_budget().execute(table.latest_sql("user_id"), (user_id, validate_limit(limit)))
+            return [Feedback.from_dict(table.decode(r)) for r in rows.fetchall()]
 
     def scan(self, collection: str, since: float, limit: int | None = None) -> list[dict[str, Any]]:
         """Rows with time >= ``since`` (``created_at`` for experiments, else ``ts``), oldest
         first, as the ``to_dict()`` of their event. Page through large collections with
         ``limit`` and the last time seen (rows at that time come again: dedupe by key)."""
         scan_time_field(collection)  # ValueError for an unknown collection
-        table = _TABLES[collection]
+        table = TABLES[collection]
         validate_limit(limit)
         with self._guard(f"scan of {collection}"):
             rows = self._conn_within_budget().execute(table.scan_sql(), (since, -1 if limit is None else limit))

@@ -65,6 +65,9 @@ class EventLog(Protocol):
 
     def get_feedback(self, event_id: str) -> Feedback | None: ...
 
+    # the user's latest ``limit`` feedback events, newest first (serving's fold-in of new users)
+    def recent_feedback(self, user_id: int, limit: int) -> list[Feedback]: ...
+
     # rows of a collection with time >= since, ordered by time, then key; a window of
     # them, page by page, is movierec.stores.scanning.scan_window
     def scan(self, collection: str, since: float, limit: int | None = None) -> Iterable[dict[str, Any]]: ...

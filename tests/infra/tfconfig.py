@@ -56,6 +56,9 @@ NOT_SET_FOR_FUNCTIONS: dict[str, str] = {
     "MOVIEREC_REQUEST_DEADLINE_SECONDS": "the 1 s default is far under the functions' 30 s timeout",
     "MOVIEREC_BREAKER_FAILURES": "the default (3) is what serving wants",
     "MOVIEREC_BREAKER_RESET_SECONDS": "the default (0.5 s) is what serving wants",
+    "MOVIEREC_FOLDIN_EVENTS": "the default (50) is what serving wants",
+    "MOVIEREC_FOLDIN_CACHE_SECONDS": "the default (2 s) is what serving wants",
+    "MOVIEREC_FOLDIN_READ_SECONDS": "the default (0.5 s of the 1 s deadline) is what serving wants",
     **{name: "`movierec serve` only: on Cloud Run functions-framework starts its own gunicorn"
        for name in _SERVER_SETTINGS},
     **_EMULATORS,
@@ -75,6 +78,9 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_REQUEST_DEADLINE_SECONDS": "serving only",
     "MOVIEREC_BREAKER_FAILURES": "serving only",
     "MOVIEREC_BREAKER_RESET_SECONDS": "serving only",
+    "MOVIEREC_FOLDIN_EVENTS": "serving only",
+    "MOVIEREC_FOLDIN_CACHE_SECONDS": "serving only",
+    "MOVIEREC_FOLDIN_READ_SECONDS": "serving only",
     **{name: "serving only" for name in _SERVER_SETTINGS},
     **_EMULATORS,
 }

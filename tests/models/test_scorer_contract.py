@@ -8,7 +8,7 @@ import pytest
 from movierec.models.artifact import array_digest
 from movierec.models.base import TrainingData
 from movierec.models.reasons import contributions, explain
-from movierec.models.scoring import scorer_for
+from movierec.models.scoring import History, scorer_for
 from movierec.selection.registry import make_trainer
 
 MODELS = ["svd", "knn-basic", "knn-baseline", "ease", "ease-sparse", "ials", "popular"]
@@ -87,7 +87,7 @@ def test_batch_scores_match_single_user_scores(fitted):
 
 def test_single_user_top_n_agrees_with_the_batch_top_k():
     from movierec.evaluation.metrics import top_k_indices
-    from movierec.models.scoring import _top_n
+    from movierec.models.ranked import top_n as _top_n
 
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -171,3 +171,46 @@ def test_svd_reasons_are_the_nearest_liked_titles_in_factor_space(small_data):
     reasons = explain(scorer, user_id, np.array([item]))[0]
     assert [r.movie_id for r in reasons] == expected.tolist()
     assert all(r.rating >= ratings.mean() for r in reasons)
+
+
+FOLDS_IN = {"svd", "ease", "ease-sparse", "ials"}  # the models that score any history
+
+
+def test_unknown_user_with_a_history_is_ranked_for_it_without_its_items(fitted, small_data):
+    name, _, scorer = fitted
+    ratings = small_data.ratings[small_data.ratings["user_id"] == 13]
+    history = History(ratings["item_id"].to_numpy()[:8], ratings["rating"].to_numpy()[:8].astype(float))
+    ranked = scorer.recommend(10_000_000, 20, history=history)
+    assert len(ranked.item_ids) == 20
+    assert not set(history.item_ids.tolist()) & set(ranked.item_ids.tolist())
+    assert ranked.fallback == (None if name in FOLDS_IN else "popular")
+    if name in FOLDS_IN:
+        assert np.all(np.diff(ranked.scores) <= 0) and np.all(np.isfinite(ranked.scores))
+        assert ranked.item_ids.tolist() != scorer.recommend(10_000_000, 20, exclude=history.item_ids).item_ids.tolist()
+
+
+def test_a_training_users_own_history_scores_like_the_trained_user(fitted, small_data):
+    """EASE's x_u B is the same sum of rows; a fold-in solves the user's part of the training
+    objective with the items fixed, so it lands near the vector training found (SGD and ALS
+    stop short of the exact optimum: correlation, not equality)."""
+    name, _, scorer = fitted
+    if name not in FOLDS_IN:
+        return
+    for user_id in (1, 13, 200):
+        user = int(scorer.user_index(user_id)[0])
+        ratings = small_data.ratings[small_data.ratings["user_id"] == user_id]
+        items = scorer.item_index(ratings["item_id"].to_numpy())
+        order = np.argsort(items)
+        folded = scorer.score_history(items[order], ratings["rating"].to_numpy()[order].astype(float))
+        trained = scorer.score(np.array([user]))[0]
+        if name.startswith("ease"):
+            np.testing.assert_allclose(folded, trained, rtol=1e-5, atol=1e-6)
+        else:
+            assert np.corrcoef(folded, trained)[0, 1] > 0.85, (name, user_id)
+
+
+def test_a_history_of_movies_outside_the_catalogue_gets_the_popular_list(fitted):
+    _, _, scorer = fitted
+    ranked = scorer.recommend(10_000_000, 5, history=History(np.array([10**9]), np.array([5.0])))
+    assert ranked.fallback == "popular"
+    assert ranked.item_ids.tolist() == scorer.popular(5).item_ids.tolist()

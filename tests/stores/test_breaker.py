@@ -142,3 +142,23 @@ def test_an_event_log_behind_a_breaker_is_an_event_log(tmp_path) -> None:
     assert isinstance(log, EventLog)
     log.ping()
     assert log.list_experiments() == []
+
+
+def test_a_failing_fold_in_read_never_opens_the_breaker_of_the_writes(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "events.sqlite"
+    inner = SQLiteEventLog(path)
+    inner.ping()
+    with sqlite3.connect(path) as con:  # the read's table gone: every read fails, writes of other tables work
+        con.execute("ALTER TABLE feedback RENAME TO feedback_elsewhere")
+    breaker = CircuitBreaker("log", failures=3)
+    log = BreakerEventLog(inner, breaker)
+    for _ in range(2 * breaker.failures):
+        with pytest.raises(BackendUnavailable):
+            log.recent_feedback(7, 10)
+    assert breaker.state == "closed"
+    assert log.list_experiments() == []  # other calls still pass
+    trip(breaker)
+    with pytest.raises(CircuitOpen):  # while open, the optional read fails at once too
+        log.recent_feedback(7, 10)

@@ -166,6 +166,19 @@ def test_duplicate_feedback_is_stored_once_under_concurrency(log: EventLog) -> N
     assert winner is not None and winner.value == float(stored.index(True))
 
 
+def test_recent_feedback_is_the_users_latest_newest_first_bounded(log: EventLog) -> None:
+    # user 42: five events, two at one instant (ties by event id, descending); user 7: one.
+    for event_id, ts in (("a", 10.0), ("b", 30.0), ("c", 20.0), ("d", 30.0), ("e", 5.0)):
+        log.record_feedback(feedback(event_id, ts=ts))
+    log.record_feedback(feedback("other", ts=40.0, user_id=7))
+    assert [f.event_id for f in log.recent_feedback(42, 3)] == ["d", "b", "c"]
+    assert [f.event_id for f in log.recent_feedback(42, 100)] == ["d", "b", "c", "a", "e"]
+    assert log.recent_feedback(7, 10) == [feedback("other", ts=40.0, user_id=7)]
+    assert log.recent_feedback(8, 10) == [] and log.recent_feedback(42, 0) == []
+    with pytest.raises(ValueError):
+        log.recent_feedback(42, -1)
+
+
 def test_scan_orders_by_time_and_honours_since_and_limit(log: EventLog) -> None:
     times = [1005.0, 1001.0, 1003.0, 1002.0, 1004.0]
     for i, ts in enumerate(times):

@@ -193,6 +193,7 @@ function renderRecommendations(rec) {
     rec.experiment ? tag(`experiment ${rec.experiment}`) : tag("no experiment"),
   ];
   if (rec.fallback) parts.push(tag(`fallback: ${rec.fallback} (unknown user)`));
+  if (rec.history && rec.history.source === "feedback") parts.push(tag(`from your ${rec.history.events} latest ratings and clicks`));
   $("#rec-meta").replaceChildren(...parts);
   const meanings = [...new Set(rec.items.map((i) => i.score_meaning).filter(Boolean))];
   $("#score-meaning").textContent = meanings.length ? `Score: ${meanings.join("; ")}` : "";
