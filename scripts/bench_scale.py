@@ -197,14 +197,14 @@ def cold_start(home: Path, runs: int) -> list[float]:
         for key in local.list("models/ease/"):
             store.write_bytes(key, local.read_bytes(key))
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STORAGE_EMULATOR_HOST": emulator.url}
-        runs = []
+        seconds = []
         for _ in range(runs):
             cmd = [sys.executable, __file__, "--cold-start", emulator.url, str(time.time())]
             run = measured(cmd, env, timeout=300)
             child = json.loads(run["stdout"])
             print("cold start", child, flush=True)
-            runs.append(child["seconds"])
-        return runs
+            seconds.append(child["seconds"])
+        return seconds
 
 
 def cold_start_child(url: str, started: float) -> None:
