@@ -30,7 +30,7 @@ def test_page_is_served_with_its_assets_and_loads_nothing_from_elsewhere(client)
     assert "default-src 'self'" in csp and "unsafe-inline" not in csp
     links = _Links()
     links.feed(page.get_data(as_text=True))
-    assert sorted(links.urls) == ["/assets/app.js", "/assets/style.css", "data:,"]  # data: the empty icon
+    assert sorted(links.urls) == ["/assets/app.js", "/assets/signin.js", "/assets/style.css", "data:,"]  # data: the empty icon
 
     script = client.get("/assets/app.js")
     style = client.get("/assets/style.css")
