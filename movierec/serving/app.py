@@ -100,7 +100,8 @@ def build_authenticator(settings: Settings) -> Authenticator | None:
 
     assert settings.gcp_project is not None  # Settings.from_env refuses firebase without it
     verifier = FirebaseVerifier(settings.gcp_project, check_revoked=settings.auth_check_revoked,
-                                http_timeout=settings.request_deadline_seconds)
+                                http_timeout=settings.request_deadline_seconds,
+                                emulator_host=settings.auth_emulator_host)
     return Authenticator(verifier, make_user_directory(settings), settings.request_deadline_seconds)
 
 

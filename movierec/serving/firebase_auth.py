@@ -24,8 +24,10 @@ import time
 from collections.abc import Callable
 
 import firebase_admin
-from firebase_admin import auth, exceptions
+from firebase_admin import auth, credentials, exceptions
+from google.auth.exceptions import DefaultCredentialsError
 
+from movierec.errors import ConfigError
 from movierec.serving.outcomes import Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
@@ -33,26 +35,46 @@ log = logging.getLogger(__name__)
 _apps_lock = threading.Lock()
 
 
-def _app_for(project: str, http_timeout: float) -> firebase_admin.App:
+def _credential(emulated: bool) -> credentials.Base | None:
+    """Application Default Credentials, loaded now: firebase-admin needs them for its auth
+    client (outside the emulator) and would otherwise fail on the first request, as a 500."""
+    if emulated:
+        return None  # the emulator's client uses its own stand-in credentials
+    credential = credentials.ApplicationDefault()
+    try:
+        credential.get_credential()
+    except DefaultCredentialsError as exc:
+        raise ConfigError(
+            "MOVIEREC_AUTH=firebase needs Google credentials to verify ID tokens: on Cloud Run the "
+            "function's service account; on a workstation `gcloud auth application-default login`, "
+            f"or FIREBASE_AUTH_EMULATOR_HOST for the emulator ({exc})"
+        ) from None
+    return credential
+
+
+def _app_for(project: str, http_timeout: float, emulated: bool) -> firebase_admin.App:
     """One firebase-admin app per project and process (the SDK keeps a registry of named apps)."""
     name = f"movierec:{project}"
     with _apps_lock:
         try:
             return firebase_admin.get_app(name)
         except ValueError:  # not initialised yet
-            # No credential given: Application Default Credentials, loaded only when a call
-            # needs them (the revocation lookup); verifying a token needs only the project.
-            return firebase_admin.initialize_app(options={"projectId": project, "httpTimeout": http_timeout},
-                                                 name=name)
+            return firebase_admin.initialize_app(
+                _credential(emulated), options={"projectId": project, "httpTimeout": http_timeout}, name=name
+            )
 
 
 class FirebaseVerifier:
-    """``verify(token) -> uid`` for the Firebase project ``project``."""
+    """``verify(token) -> uid`` for the Firebase project ``project``.
+
+    ``emulator_host``: the Settings' FIREBASE_AUTH_EMULATOR_HOST (firebase-admin reads the
+    same variable itself); without it, credentials are required at construction.
+    """
 
     def __init__(self, project: str, *, check_revoked: bool = False, http_timeout: float = 2.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 emulator_host: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.project, self.check_revoked, self._clock = project, check_revoked, clock
-        self._app = _app_for(project, http_timeout)
+        self._app = _app_for(project, http_timeout, emulated=emulator_host is not None)
 
     def verify(self, id_token: str) -> str:
         try:
