@@ -139,3 +139,20 @@ def test_page_requests_are_counted_under_the_web_label(client):
         if s.name == "movierec_requests_total" and s.labels.get("function") == "web"
     ]
     assert sum(s.value for s in web) == 4
+
+
+def test_the_sign_in_is_offered_only_with_firebase_auth_and_its_emulator(make_client, local_env):
+    plain = make_client(local_env)
+    assert plain.get("/api/auth").get_json() == {"mode": "none", "emulator": None}
+    assert "connect-src" not in plain.get("/").headers["Content-Security-Policy"]
+    # Without an emulator (production) the page has nothing to sign in with: the app's own
+    # sign-in is the client's business; the API still wants the token.
+    assert plain.get("/assets/signin.js").status_code == 200
+
+
+def test_with_the_auth_emulator_the_page_may_reach_it(make_client, local_env):
+    client = make_client({**local_env, "MOVIEREC_AUTH": "firebase", "GOOGLE_CLOUD_PROJECT": "demo-p",
+                          "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    assert client.get("/api/auth").get_json() == {"mode": "firebase", "emulator": "http://127.0.0.1:9099"}
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert csp.endswith("connect-src 'self' http://127.0.0.1:9099") and "default-src 'self'" in csp
