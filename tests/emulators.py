@@ -197,9 +197,10 @@ class FirestoreEmulator(Emulator):
 
     def reset(self, project: str, database: str = "(default)") -> None:
         """Delete every document of ``project`` (the emulator's own endpoint, see docs/ARCHITECTURE.md)."""
-        _http(
+        _http(  # generous: a cold JVM's first request takes seconds on a loaded machine
             "DELETE",
             f"{self.url}/emulator/v1/projects/{project}/databases/{database}/documents",
+            timeout=30.0,
         )
 
     def start_serving(self, project: str = "warm-up", timeout: float = 60.0) -> None:
