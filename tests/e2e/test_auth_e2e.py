@@ -16,16 +16,21 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from movierec.stores.firestore_users import FirestoreUserDirectory
 from movierec.stores.local_users import SQLiteUserDirectory
 from tests.e2e.server import running_server
 from tests.emulators import AUTH_TEST_PROJECT, AuthEmulator
+from tests.fixtures.serving import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 
@@ -45,7 +50,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@cache
+def contract() -> OpenAPI:
+    return OpenAPI.from_dict(yaml.safe_load((REPO / "functions" / "openapi.yaml").read_text()))
+
+
+def conforms(response: requests.Response) -> None:
+    """The answer is one functions/openapi.yaml allows (status, headers, body)."""
+    contract().validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
+
+
 def assert_unauthenticated(response: requests.Response, words: str = "") -> None:
+    conforms(response)
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     error = response.json()["error"]
@@ -53,6 +69,7 @@ def assert_unauthenticated(response: requests.Response, words: str = "") -> None
 
 
 def assert_forbidden(response: requests.Response, words: str) -> None:
+    conforms(response)
     assert response.status_code == 403, response.text
     error = response.json()["error"]
     assert error["code"] == "permission_denied" and words in error["message"], error
