@@ -52,14 +52,14 @@ def recommend(request: flask.Request) -> flask.Response:
     if request.path.rstrip("/").endswith("/healthz") or request.args.get("health") == "1":
         return serving.observed("health", request, lambda: http.handle_health(serving.service, request))
     max_bytes = serving.settings.max_body_bytes
-    return serving.observed("recommend", request, lambda: http.handle_recommend(serving.service, request, max_bytes))
+    return serving.observed("recommend", request, lambda: http.handle_recommend(serving.service, request, max_bytes, serving.auth))
 
 
 @functions_framework.http
 def feedback(request: flask.Request) -> flask.Response:
     serving = app()
     max_bytes = serving.settings.max_body_bytes
-    return serving.observed("feedback", request, lambda: http.handle_feedback(serving.service, request, max_bytes))
+    return serving.observed("feedback", request, lambda: http.handle_feedback(serving.service, request, max_bytes, serving.auth))
 
 
 @functions_framework.http

@@ -47,6 +47,9 @@ resource "google_cloudfunctions2_function" "this" {
       PYTHONPATH = "/workspace"
       # The functions write the events; each document expires this many days after it.
       MOVIEREC_EVENT_RETENTION_DAYS = tostring(var.event_retention_days)
+      # Identity: none (user_id trusted) or firebase (ID tokens, users/{uid} links).
+      MOVIEREC_AUTH               = var.auth
+      MOVIEREC_AUTH_CHECK_REVOKED = tostring(var.auth_check_revoked)
     })
 
     dynamic "secret_environment_variables" {

@@ -154,6 +154,23 @@ variable "default_model" {
   }
 }
 
+variable "auth" {
+  type        = string
+  description = "Who the caller is (MOVIEREC_AUTH): none trusts user_id (a backend of yours calls the functions); firebase requires a Firebase Auth ID token of this project (README, Identity)."
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "firebase"], var.auth)
+    error_message = "auth must be none or firebase."
+  }
+}
+
+variable "auth_check_revoked" {
+  type        = bool
+  description = "With auth = firebase, also ask Firebase Auth per request whether the session was revoked or the account disabled (MOVIEREC_AUTH_CHECK_REVOKED); the functions' accounts then need roles/firebaseauth.viewer."
+  default     = false # ignored with auth = none (a validation naming var.auth needs Terraform 1.9)
+}
+
 variable "dataset" {
   type        = string
   description = "MovieLens dataset the retrain job trains on (MOVIEREC_DATASET)."

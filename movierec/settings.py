@@ -17,6 +17,7 @@ from typing import Literal
 from movierec.errors import ConfigError
 
 Backend = Literal["local", "gcp"]
+AuthMode = Literal["none", "firebase"]
 DEV_TOKEN_SECRET = "dev-only-secret"
 
 
@@ -83,6 +84,16 @@ class Settings:
     ctr_alert_floor: float | None = None
     # Logs of functions and jobs (JSON lines for Cloud Logging)
     log_level: str = "INFO"
+    # Who the caller is. "none": the user_id parameter is trusted (a backend of yours calls
+    # the functions). "firebase": /recommend and /feedback need a Firebase ID token
+    # (Authorization: Bearer), whose uid users/{uid} maps to the recommender's user id.
+    auth: AuthMode = "none"
+    # Also ask Firebase Auth, per request, whether the token's session was revoked or the
+    # account disabled (one lookup per request); off: a revoked token works until it expires.
+    auth_check_revoked: bool = False
+    # The Firebase Auth emulator (tests, demos). firebase-admin reads the same variable
+    # from the environment itself; Settings keep it for the demo page's sign-in.
+    auth_emulator_host: str | None = None
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -162,7 +173,15 @@ class Settings:
             # 0 (Terraform's way of saying "no floor") disables the check, like unset.
             ctr_alert_floor=_float(env, "MOVIEREC_CTR_ALERT_FLOOR", 0.0) or None,
             log_level=env.get("MOVIEREC_LOG_LEVEL", "INFO").upper(),
+            auth=_choice(env, "MOVIEREC_AUTH", ("none", "firebase")),  # type: ignore[arg-type]
+            auth_check_revoked=_flag(env, "MOVIEREC_AUTH_CHECK_REVOKED"),
+            auth_emulator_host=env.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
         )
+        if settings.auth == "firebase" and not settings.gcp_project:
+            raise ConfigError(
+                "MOVIEREC_AUTH=firebase needs GOOGLE_CLOUD_PROJECT: ID tokens are checked "
+                "against the Firebase project they were issued for"
+            )
         if settings.token_ttl_seconds <= 0:
             raise ConfigError("MOVIEREC_TOKEN_TTL_SECONDS must be positive: a token must vouch for a while")
         if settings.foldin_events > MAX_FOLDIN_EVENTS:  # every one is a document read per request
@@ -198,6 +217,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = 
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default when unset)."""
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {raw!r}")
+    return raw
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """true/false (also 1/0, yes/no); unset is false."""
+    raw = (env.get(name) or "false").strip().lower()
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}")
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

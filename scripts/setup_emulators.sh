@@ -5,6 +5,7 @@
 #   Cloud Storage  gcp-storage-emulator, from requirements-dev.txt, in .venv
 #   BigQuery       bqemulator in its own virtualenv .venv-bq: it pins protobuf below
 #                  what the Google clients in .venv need.
+#   Firebase Auth  the firebase-tools npm package, pinned, in .tools/firebase-tools (Node 20+)
 # Idempotent: run it again at any time. Exits non-zero when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,12 @@ missing=0
 if ! bash scripts/install_firestore_emulator.sh; then
   echo "missing: the Firestore emulator or Java 17+; emulator tests fail until installed:" >&2
   echo "  bash scripts/install_firestore_emulator.sh" >&2
+  missing=1
+fi
+
+# Firebase Auth: firebase-tools from npm, into the project-local .tools/ (MOVIEREC_AUTH=firebase tests).
+if ! bash scripts/install_auth_emulator.sh; then
+  echo "missing: the Firebase Auth emulator; auth tests fail until installed: bash scripts/install_auth_emulator.sh" >&2
   missing=1
 fi
 
@@ -41,6 +48,6 @@ if ! "$VENV_BQ/bin/python" -c 'from duckdb_extensions import import_extension; i
 fi
 
 if [ "$missing" = 0 ]; then
-  echo "emulators ready: firestore ($FIRESTORE), storage ($VENV/bin/gcp-storage-emulator), bigquery ($VENV_BQ/bin/bqemulator)"
+  echo "emulators ready: firestore ($FIRESTORE), storage ($VENV/bin/gcp-storage-emulator), bigquery ($VENV_BQ/bin/bqemulator), auth (.tools/firebase-tools)"
 fi
 exit "$missing"

@@ -9,6 +9,10 @@ Session fixtures (started on first use, stopped by PID at the end of the session
   ``{"STORAGE_EMULATOR_HOST": "http://127.0.0.1:PORT"}``, ``.create_bucket(name)``,
   ``.reset()`` deletes every bucket.
 
+- ``auth_emulator``: a ``tests.emulators.AuthEmulator`` (firebase-tools, project
+  ``demo-movierec-test``); ``.env()`` gives ``{"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:PORT"}``,
+  ``.sign_up(email)`` / ``.sign_in(email)`` return real ID tokens, ``.reset()`` deletes accounts.
+
 - ``bigquery_emulator``: a ``tests.emulators.BigQueryEmulator`` (bqemulator from
   ``.venv-bq``, REST and gRPC on two free ports); ``.env()`` gives
   ``{"BIGQUERY_EMULATOR_HOST": "http://127.0.0.1:PORT"}``, ``.client(project)``.
@@ -34,6 +38,7 @@ import pytest
 
 from tests import emulators
 from tests.emulators import (
+    AuthEmulator,
     BigQueryEmulator,
     EmulatorNotInstalled,
     FirestoreEmulator,
@@ -121,3 +126,16 @@ def bigquery_dataset(bigquery_emulator: BigQueryEmulator) -> BigQueryDataset:
     name: each test gets its own dataset, so none needs the emulator emptied."""
     bigquery_emulator.start()
     return BigQueryDataset(bigquery_emulator.client(GCP_TEST_PROJECT), f"ds_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def auth_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthEmulator]:
+    """The Firebase Auth emulator (firebase-tools), project ``emulators.AUTH_TEST_PROJECT``.
+    A cold start takes 10-40 s on these machines (firebase-tools loads its whole CLI)."""
+    try:
+        emulator = emulators.auth_emulator(log_dir=tmp_path_factory.mktemp("auth"))
+    except EmulatorNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    emulator.start(timeout=240.0)
+    yield emulator
+    emulator.stop()

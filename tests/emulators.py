@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 HOST = "127.0.0.1"
 FIRESTORE_LAUNCHER = Path(
@@ -122,6 +123,7 @@ class Emulator:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **self._popen_options(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -135,6 +137,10 @@ class Emulator:
             time.sleep(0.1)
         self.stop()
         raise EmulatorError(f"{self.name} did not answer on {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _popen_options(self) -> dict[str, Any]:
+        """Extra ``subprocess.Popen`` arguments (a working folder, an environment)."""
+        return {}
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the process group and wait until the port is free again."""
@@ -288,6 +294,45 @@ class BigQueryEmulator(Emulator):
         )
 
 
+class AuthEmulator(Emulator):
+    """The Firebase Auth emulator of ``firebase-tools`` (Node): Identity Toolkit REST on ``port``.
+
+    Accounts and ID tokens are made through its REST API, as a client app would: real
+    (unsigned, as the emulator's always are) Firebase ID tokens for ``project``.
+    """
+
+    ready_path = "/"  # {"authEmulator": {"ready": true, ...}}
+
+    def __init__(self, name: str, command: Callable[[int], list[str]], port: int | None,
+                 log_dir: Path | None, project: str) -> None:
+        super().__init__(name, command, port, log_dir)
+        self.project = project
+
+    def _popen_options(self) -> dict[str, Any]:
+        # firebase-tools writes firebase-debug.log into its working folder and a hub
+        # locator into TMPDIR: both go to this emulator's own folder.
+        return {"cwd": self._log_dir, "env": {**os.environ, "TMPDIR": str(self._log_dir)}}
+
+    def env(self) -> dict[str, str]:
+        return {"FIREBASE_AUTH_EMULATOR_HOST": self.host_port}
+
+    def reset(self) -> None:
+        """Delete every account of the project (the emulator's own endpoint)."""
+        _http("DELETE", f"{self.url}/emulator/v1/projects/{self.project}/accounts")
+
+    def _toolkit(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.url}/identitytoolkit.googleapis.com/v1/accounts:{method}?key=emulator"
+        return dict(json.loads(_http("POST", url, json.dumps(body).encode())))
+
+    def sign_up(self, email: str, password: str = "movierec-test") -> dict[str, Any]:
+        """A new email/password account: ``{"localId": uid, "idToken": ..., "refreshToken": ...}``."""
+        return self._toolkit("signUp", {"email": email, "password": password, "returnSecureToken": True})
+
+    def sign_in(self, email: str, password: str = "movierec-test") -> dict[str, Any]:
+        """A fresh ID token for an existing account."""
+        return self._toolkit("signInWithPassword", {"email": email, "password": password, "returnSecureToken": True})
+
+
 @contextlib.contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
     """Set ``values`` in os.environ for the duration of the block (tests and scripts only)."""
@@ -329,6 +374,42 @@ def storage_emulator(port: int | None = None, log_dir: Path | None = None) -> St
         return [program, "start", "--host", HOST, "--port", str(p), "--in-memory"]
 
     return StorageEmulator("storage-emulator", command, port, log_dir)
+
+
+FIREBASE_TOOLS = Path(__file__).resolve().parents[1] / ".tools" / "firebase-tools" / "node_modules" / ".bin" / "firebase"
+AUTH_INSTALL = (
+    "the Firebase Auth emulator is the firebase-tools npm package (Node 20+), installed "
+    "into .tools/firebase-tools by `bash scripts/install_auth_emulator.sh` (part of `make setup`)"
+)
+AUTH_TEST_PROJECT = "demo-movierec-test"  # "demo-": firebase-tools needs no login and calls no real service
+
+
+def auth_emulator(
+    port: int | None = None,
+    log_dir: Path | None = None,
+    project: str = AUTH_TEST_PROJECT,
+    program: Path = FIREBASE_TOOLS,
+) -> AuthEmulator:
+    """An AuthEmulator (not started yet); EmulatorNotInstalled if firebase-tools or Node is missing."""
+    if not program.is_file():
+        raise EmulatorNotInstalled(f"{program} not found: {AUTH_INSTALL}")
+    if shutil.which("node") is None:
+        raise EmulatorNotInstalled(f"node not found on PATH: {AUTH_INSTALL}")
+    folder = Path(log_dir or tempfile.mkdtemp(prefix="auth-emulator-"))
+
+    def command(p: int) -> list[str]:
+        # The hub and logging ports are the suite's defaults (4400, 4500) unless given:
+        # free ones, so that parallel sessions never meet.
+        config = folder / f"firebase-{p}.json"
+        config.write_text(json.dumps({"emulators": {
+            "auth": {"host": HOST, "port": p},
+            "hub": {"host": HOST, "port": free_port()},
+            "logging": {"host": HOST, "port": free_port()},
+            "ui": {"enabled": False},
+        }}))
+        return [str(program), "emulators:start", "--only", "auth", "--project", project, "--config", str(config)]
+
+    return AuthEmulator("auth-emulator", command, port, folder, project)
 
 
 BIGQUERY_VENV = Path(__file__).resolve().parents[1] / ".venv-bq"

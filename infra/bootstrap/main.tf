@@ -19,6 +19,9 @@ locals {
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    # Firebase Auth (Identity Toolkit): accounts of MOVIEREC_AUTH=firebase, and the
+    # revocation lookup of MOVIEREC_AUTH_CHECK_REVOKED.
+    "identitytoolkit.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "run.googleapis.com",

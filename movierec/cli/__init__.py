@@ -32,6 +32,7 @@ COMMANDS = (
     "movierec.cli.simulate",
     "movierec.cli.report",
     "movierec.cli.drift",
+    "movierec.cli.users",
 )
 OptionsT = TypeVar("OptionsT")
 

@@ -15,11 +15,12 @@ from movierec.observability.instrument import MeteredEventLog, observe
 from movierec.observability.logging import configure_logging
 from movierec.observability.metrics import ServingMetrics
 from movierec.serving import http
+from movierec.serving.identity import Authenticator
 from movierec.serving.models import ModelCache
 from movierec.serving.service import RecommendService, ServingConfig
 from movierec.settings import Settings
 from movierec.stores.breaker import BreakerEventLog, CircuitBreaker
-from movierec.stores.factory import Stores, make_stores
+from movierec.stores.factory import Stores, make_stores, make_user_directory
 from movierec.web.movies import Source
 from movierec.web.pages import WebPages, build_pages, is_web_path
 
@@ -41,6 +42,7 @@ class ServingApp:
     service: RecommendService
     metrics: ServingMetrics = field(default_factory=ServingMetrics.create)
     web: WebPages | None = None  # the demo page, on the local all-in-one server only
+    auth: Authenticator | None = None  # MOVIEREC_AUTH=firebase; None: user_id is trusted
 
     def observed(self, function: str, request: flask.Request, handle: Callable[[], flask.Response]) -> flask.Response:
         """``handle()`` with this request's metrics and its one structured log line."""
@@ -55,9 +57,9 @@ class ServingApp:
     def _dispatch(self, path: str, request: flask.Request) -> flask.Response:
         max_bytes = self.settings.max_body_bytes
         if path == "/recommend":
-            return http.handle_recommend(self.service, request, max_bytes)
+            return http.handle_recommend(self.service, request, max_bytes, self.auth)
         if path == "/feedback":
-            return http.handle_feedback(self.service, request, max_bytes)
+            return http.handle_feedback(self.service, request, max_bytes, self.auth)
         if path == "/healthz":
             return http.handle_health(self.service, request)
         if path == "/ping":  # a trivial function on the same server, for the benchmark's ratio
@@ -93,6 +95,20 @@ def build_service(config: ServingConfig, settings: Settings, stores: Stores) -> 
     return RecommendService(stores.events, models, config)
 
 
+def build_authenticator(settings: Settings) -> Authenticator | None:
+    """``MOVIEREC_AUTH=firebase``: ID tokens checked by firebase-admin, uids looked up in
+    ``users/{uid}`` (Firestore, or SQLite's table ``users``); ``none``: no authenticator."""
+    if settings.auth == "none":
+        return None
+    from movierec.serving.firebase_auth import FirebaseVerifier  # firebase-admin only when used
+
+    assert settings.gcp_project is not None  # Settings.from_env refuses firebase without it
+    verifier = FirebaseVerifier(settings.gcp_project, check_revoked=settings.auth_check_revoked,
+                                http_timeout=settings.request_deadline_seconds,
+                                emulator_host=settings.auth_emulator_host)
+    return Authenticator(verifier, make_user_directory(settings), settings.request_deadline_seconds)
+
+
 def build_app(settings: Settings) -> ServingApp:
     """Everything an instance serves with, from the Settings its entry module read once."""
     # Before anything logs: JSON lines for Cloud Logging, secrets redacted.
@@ -118,5 +134,6 @@ def build_app(settings: Settings) -> ServingApp:
         model = service.models.get(settings.default_model)
         return None if model is None else Source((model.name, model.version), model.scorer, model.titles, model.genres)
 
-    web = build_pages(unmetered_events, known_user_ids, default_model)
-    return ServingApp(settings, stores, service, metrics, web)
+    web = build_pages(unmetered_events, known_user_ids, default_model, auth_mode=settings.auth,
+                      auth_emulator=settings.auth_emulator_host)
+    return ServingApp(settings, stores, service, metrics, web, build_authenticator(settings))

@@ -33,6 +33,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 
 from movierec.observability.metrics import CONTENT_TYPE, ServingMetrics
 from movierec.responses import error_response, json_response, no_store
+from movierec.serving.identity import Authenticator, as_signed_in, check_signed_in
 from movierec.serving.outcomes import (
     Conflict,
     FeedbackOutcome,
@@ -42,6 +43,7 @@ from movierec.serving.outcomes import (
     HealthState,
     InvalidFeedback,
     ServingError,
+    Unauthenticated,
     Unavailable,
     UnknownMovie,
 )
@@ -60,6 +62,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 ERROR_STATUS: Mapping[type[ServingError], tuple[int, str]] = {
     InvalidFeedback: (400, "invalid_argument"),
     UnknownMovie: (404, "not_found"),  # well-formed, but no such movie in the catalogue
+    Unauthenticated: (401, "unauthenticated"),
     Forbidden: (403, "permission_denied"),
     Conflict: (409, "conflict"),
     Unavailable: (503, "unavailable"),
@@ -67,6 +70,7 @@ ERROR_STATUS: Mapping[type[ServingError], tuple[int, str]] = {
 FEEDBACK_STATUS: Mapping[FeedbackStatus, int] = {"recorded": 201, "duplicate": 200}
 # A degraded instance still serves: a load balancer must keep sending it traffic.
 HEALTH_STATUS: Mapping[HealthState, int] = {"ok": 200, "degraded": 200, "unavailable": 503}
+BEARER_CHALLENGE: Mapping[str, str] = {"WWW-Authenticate": 'Bearer realm="movierec"'}  # RFC 6750, with every 401
 FRAMEWORK_CODES: Mapping[int, str] = {405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
@@ -91,7 +95,7 @@ class HttpError(Exception):
 
 def error_for(exc: ServingError) -> flask.Response:
     status, code = ERROR_STATUS[type(exc)]
-    return error_response(status, code, exc.message)
+    return error_response(status, code, exc.message, BEARER_CHALLENGE if status == 401 else None)
 
 
 def feedback_response(outcome: FeedbackOutcome) -> flask.Response:
@@ -270,18 +274,29 @@ def _json_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
     return body
 
 
-def parse_recommend(request: flask.Request, max_bytes: int) -> RecommendRequest:
-    """GET's query string and POST's JSON body, through the same model and the same messages."""
+def parse_recommend(request: flask.Request, max_bytes: int, signed_in: int | None = None) -> RecommendRequest:
+    """GET's query string and POST's JSON body, through the same model and the same messages.
+
+    ``signed_in``: the user of the request's ID token (MOVIEREC_AUTH=firebase), else None.
+    """
     if request.method == "GET":
-        body = _validated(_RecommendBody, _query_values(request.args, _RecommendBody), _QUERY)
+        values = _query_values(request.args, _RecommendBody)
+        body = _validated(_RecommendBody, as_signed_in(values, signed_in), _QUERY)
     else:
-        body = _validated(_RecommendBody, _json_body(request, max_bytes), _BODY)
+        body = _validated(_RecommendBody, as_signed_in(_json_body(request, max_bytes), signed_in), _BODY)
+    check_signed_in(body.user_id, signed_in)
     return RecommendRequest(body.user_id, body.top_n, body.explain)
 
 
-def parse_feedback(request: flask.Request, max_bytes: int) -> FeedbackRequest:
-    body = _validated(_FeedbackBody, _json_body(request, max_bytes), _BODY)
+def parse_feedback(request: flask.Request, max_bytes: int, signed_in: int | None = None) -> FeedbackRequest:
+    body = _validated(_FeedbackBody, as_signed_in(_json_body(request, max_bytes), signed_in), _BODY)
+    check_signed_in(body.user_id, signed_in)
     return FeedbackRequest(**body.model_dump())
+
+
+def signed_in_user(auth: Authenticator | None, request: flask.Request) -> int | None:
+    """The user of the request's bearer token; None when the functions trust ``user_id`` (no auth)."""
+    return None if auth is None else auth.user_of(request.headers.get("Authorization"))
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -303,14 +318,22 @@ def _guard(request: flask.Request, methods: tuple[str, ...], call: Callable[[], 
         return error_response(500, "internal", "internal error")
 
 
-def handle_recommend(service: RecommendService, request: flask.Request, max_bytes: int) -> flask.Response:
-    return _guard(
-        request, ("GET", "POST"), lambda: json_response(200, service.recommend(parse_recommend(request, max_bytes)))
-    )
+def handle_recommend(
+    service: RecommendService, request: flask.Request, max_bytes: int, auth: Authenticator | None = None
+) -> flask.Response:
+    def recommend() -> flask.Response:
+        return json_response(200, service.recommend(parse_recommend(request, max_bytes, signed_in_user(auth, request))))
+
+    return _guard(request, ("GET", "POST"), recommend)
 
 
-def handle_feedback(service: RecommendService, request: flask.Request, max_bytes: int) -> flask.Response:
-    return _guard(request, ("POST",), lambda: feedback_response(service.feedback(parse_feedback(request, max_bytes))))
+def handle_feedback(
+    service: RecommendService, request: flask.Request, max_bytes: int, auth: Authenticator | None = None
+) -> flask.Response:
+    def feedback() -> flask.Response:
+        return feedback_response(service.feedback(parse_feedback(request, max_bytes, signed_in_user(auth, request))))
+
+    return _guard(request, ("POST",), feedback)
 
 
 def handle_health(service: RecommendService, request: flask.Request) -> flask.Response:

@@ -45,6 +45,11 @@ class Forbidden(ServingError):
         super().__init__(message)
 
 
+class Unauthenticated(ServingError):
+    """No credentials, or credentials that prove nothing: a missing, malformed, expired,
+    revoked or forged ID token. The client signs in (again) and retries."""
+
+
 class Conflict(ServingError):
     """The event's key already holds a different event of the same request (a reused
     event_id, or a second rating of a movie with another value): not a retry, not stored."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from movierec.errors import ConfigError
 from movierec.settings import Settings
-from movierec.stores.ports import ArtifactStore, EventLog, Warehouse
+from movierec.stores.ports import ArtifactStore, EventLog, UserDirectory, Warehouse
 
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 FIRESTORE_EMULATOR_HOST = "FIRESTORE_EMULATOR_HOST"
@@ -55,6 +55,21 @@ def make_stores(settings: Settings) -> Stores:
         )
     if settings.backend == "gcp":
         return _make_gcp_stores(settings)
+    raise ConfigError(f"unknown backend {settings.backend!r}; expected 'local' or 'gcp'")
+
+
+def make_user_directory(settings: Settings) -> UserDirectory:
+    """Firebase uid -> recommender user id: ``users/{uid}`` documents in the Firestore
+    database of ``gcp``, table ``users`` of the SQLite event-log file of ``local``."""
+    if settings.backend == "local":
+        from movierec.stores.local_users import SQLiteUserDirectory
+
+        return SQLiteUserDirectory(settings.sqlite_path)
+    if settings.backend == "gcp":
+        from movierec.stores.firestore_users import FirestoreUserDirectory
+
+        _require_project(settings)
+        return FirestoreUserDirectory(_firestore_client(settings))
     raise ConfigError(f"unknown backend {settings.backend!r}; expected 'local' or 'gcp'")
 
 

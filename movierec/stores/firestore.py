@@ -57,7 +57,8 @@ RETENTION_DAYS = 90  # the default of Settings.event_retention_days
 EXPIRE_FIELD = "expire_at"  # the field of the TTL policy in infra/firestore.tf
 
 # AlreadyExists is handled where it means "duplicate"; InvalidArgument is our bug.
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
+# Shared with the user directory (stores/firestore_users.py).
+FIRESTORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     *UNAVAILABLE,
     gexc.Aborted,  # contention past the retry deadline
     gexc.FailedPrecondition,  # e.g. a missing index or a database in Datastore mode
@@ -99,7 +100,7 @@ class FirestoreEventLog:
     def _guard(self, action: str) -> Iterator[None]:
         try:
             yield
-        except _UNAVAILABLE as exc:
+        except FIRESTORE_UNAVAILABLE as exc:
             raise BackendUnavailable(f"{self.describe()}: {action} failed: {exc}") from exc
 
     def _doc(self, collection: str, doc_id: str) -> firestore.DocumentReference:

@@ -1,4 +1,4 @@
-"""The three storage ports (docs/ARCHITECTURE.md, "Ports and adapters"); adapters live beside it.
+"""The storage ports (docs/ARCHITECTURE.md, "Ports and adapters"); adapters live beside it.
 
 Every adapter raises ``movierec.errors.BackendUnavailable`` when its backend cannot
 be reached, so callers (the HTTP handlers) can answer 503 instead of 500.
@@ -106,3 +106,22 @@ class Warehouse(Protocol):
 
     def close(self) -> None:
         """Release connections and file locks; idempotent. A later call opens them again."""
+
+
+@runtime_checkable
+class UserDirectory(Protocol):
+    """Which recommender user a signed-in account is: Firebase uid -> user id.
+
+    Firestore ``users/{uid}`` documents (``{"user_id": int, "linked_at": float}``) in
+    production, table ``users`` of the SQLite event-log file locally. Written by an
+    administrator (``movierec users link``), read by serving when ``MOVIEREC_AUTH=firebase``.
+    """
+
+    def user_id_of(self, uid: str) -> int | None:
+        """The linked user id; None when ``uid`` is linked to nobody (or could not be)."""
+
+    def link(self, uid: str, user_id: int) -> None:
+        """Link ``uid`` to ``user_id``, replacing an earlier link; ValueError for a uid no store can key."""
+
+    def unlink(self, uid: str) -> bool:
+        """True when a link was removed."""

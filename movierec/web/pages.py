@@ -6,6 +6,8 @@
 ``GET /api/ab``          the live A/B panel (:mod:`movierec.web.live_ab`)
 ``GET /api/users``       user ids the default model knows, for the page's picker
 ``GET /api/movies…``     title search, a movie, a user's ratings (:mod:`movierec.web.movies`)
+``GET /api/auth``        the identity mode, and the Firebase Auth emulator the page may sign
+                         a test user in on (``static/signin.js``; only with an emulator)
 
 Recommendations and feedback go through the service's own ``/recommend`` and
 ``/feedback``: the page is a client of the API like any other.
@@ -38,12 +40,13 @@ ASSETS: Mapping[str, str] = MappingProxyType(
     {
         PAGE: "text/html; charset=utf-8",
         "app.js": "text/javascript; charset=utf-8",
+        "signin.js": "text/javascript; charset=utf-8",
         "style.css": "text/css; charset=utf-8",
     }
 )
 # Not /static/: Flask, under functions-framework, claims that prefix for its own folder.
 ASSET_PREFIX = "/assets/"
-API_PATHS = ("/api/ab", "/api/users")
+API_PATHS = ("/api/ab", "/api/users", "/api/auth")
 MAX_PICKER_USERS = 1000
 # The page loads nothing from another origin, and the browser is told to refuse it.
 SECURITY_HEADERS: Mapping[str, str] = MappingProxyType(
@@ -79,6 +82,14 @@ def spread(ids: np.ndarray, limit: int = MAX_PICKER_USERS) -> list[int]:
     return [int(i) for i in ordered]
 
 
+def security_headers(connect_to: str | None = None) -> Mapping[str, str]:
+    """SECURITY_HEADERS, with ``connect_to`` (an origin) added to what scripts may fetch."""
+    if connect_to is None:
+        return SECURITY_HEADERS
+    csp = SECURITY_HEADERS["Content-Security-Policy"] + f"; connect-src 'self' {connect_to}"
+    return MappingProxyType({**SECURITY_HEADERS, "Content-Security-Policy": csp})
+
+
 class Panel(Protocol):
     """What the page's A/B panel is read from (:class:`movierec.web.live_ab.LiveAB`)."""
 
@@ -92,14 +103,20 @@ class WebPages:
     live_ab: Panel
     user_ids: Callable[[], list[int]]
     catalogue: Callable[[], Catalogue | None] = lambda: None
+    auth_mode: str = "none"
+    # http://host:port of the Firebase Auth emulator, or None. Only then does the page offer
+    # its test sign-in, and only then may its scripts reach that one other origin.
+    auth_emulator: str | None = None
 
     def handle(self, path: str, request: flask.Request) -> flask.Response:
         if request.method not in ("GET", "HEAD"):
             return error_response(405, "method_not_allowed", "use GET", {"Allow": "GET, HEAD"})
         if path == "/":
-            return _asset(PAGE)
+            return _asset(PAGE, self.auth_emulator)
         if path.startswith(ASSET_PREFIX):
-            return _asset(path[len(ASSET_PREFIX):])
+            return _asset(path[len(ASSET_PREFIX):], self.auth_emulator)
+        if path == "/api/auth":
+            return json_response(200, {"mode": self.auth_mode, "emulator": self.auth_emulator})
         if path == "/api/ab":
             return self._ab()  # JSON answers are no-store (movierec.responses)
         if path == "/api/users":
@@ -125,12 +142,12 @@ class WebPages:
         return json_response(200, {"user_ids": self.user_ids()})
 
 
-def _asset(name: str) -> flask.Response:
+def _asset(name: str, connect_to: str | None = None) -> flask.Response:
     if name not in ASSETS:
         return error_response(404, "not_found", f"no asset {name!r}")
     response = flask.Response(asset(name), status=200, content_type=ASSETS[name])
     response.headers["Cache-Control"] = "no-cache"
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(security_headers(connect_to))
     return response
 
 
@@ -163,16 +180,23 @@ def build_pages(
     events: EventLog,
     known_user_ids: Callable[[], np.ndarray | None],
     default_model: Callable[[], movies.Source | None] = lambda: None,
+    *,
+    auth_mode: str = "none",
+    auth_emulator: str | None = None,
 ) -> WebPages:
     """The page's routes over a serving process's event log and the users its model knows.
 
     ``known_user_ids()`` returns the default model's user ids, or None while no model
     is loaded; the picker shows an even spread of them. ``default_model()`` is what the
-    movie routes read (None while no model is loaded).
+    movie routes read (None while no model is loaded). ``auth_emulator`` (host:port of
+    the Firebase Auth emulator) is offered to the page only with ``auth_mode="firebase"``.
     """
 
     def user_ids() -> list[int]:
         ids = known_user_ids()
         return spread(ids) if ids is not None else []
 
-    return WebPages(PanelOnFirstUse(events), user_ids, movies.CatalogueOfLiveModel(default_model))
+    emulator = None
+    if auth_mode == "firebase" and auth_emulator:
+        emulator = auth_emulator if "://" in auth_emulator else f"http://{auth_emulator}"
+    return WebPages(PanelOnFirstUse(events), user_ids, movies.CatalogueOfLiveModel(default_model), auth_mode, emulator)

@@ -30,7 +30,8 @@ _LITERAL_KEY = re.compile(r"[{,\s]([A-Z][A-Z0-9_]+)\s*=")
 
 _EMULATORS = {
     name: "local stand-ins for tests and demos; Cloud Run talks to Google Cloud itself"
-    for name in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")
+    for name in ("STORAGE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST",
+                 "FIREBASE_AUTH_EMULATOR_HOST")
 }
 _SERVER_SETTINGS = (
     "MOVIEREC_HEADER_TIMEOUT_SECONDS", "MOVIEREC_BODY_TIMEOUT_SECONDS", "MOVIEREC_KEEPALIVE_SECONDS",
@@ -81,6 +82,8 @@ NOT_SET_FOR_JOBS: dict[str, str] = {
     "MOVIEREC_FOLDIN_EVENTS": "serving only",
     "MOVIEREC_FOLDIN_CACHE_SECONDS": "serving only",
     "MOVIEREC_FOLDIN_READ_SECONDS": "serving only",
+    "MOVIEREC_AUTH": "serving only: the jobs answer no requests",
+    "MOVIEREC_AUTH_CHECK_REVOKED": "serving only",
     **{name: "serving only" for name in _SERVER_SETTINGS},
     **_EMULATORS,
 }

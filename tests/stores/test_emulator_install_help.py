@@ -22,3 +22,8 @@ def test_missing_java_names_the_apt_packages(monkeypatch):
 def test_missing_bqemulator_names_the_setup_script(tmp_path):
     with pytest.raises(EmulatorNotInstalled, match=r"scripts/setup_emulators\.sh"):
         emulators.bigquery_emulator(venv=tmp_path / ".venv-bq")
+
+
+def test_missing_firebase_tools_names_the_install_script(tmp_path):
+    with pytest.raises(EmulatorNotInstalled, match=r"bash scripts/install_auth_emulator\.sh"):
+        emulators.auth_emulator(program=tmp_path / "firebase")

@@ -30,7 +30,7 @@ def test_page_is_served_with_its_assets_and_loads_nothing_from_elsewhere(client)
     assert "default-src 'self'" in csp and "unsafe-inline" not in csp
     links = _Links()
     links.feed(page.get_data(as_text=True))
-    assert sorted(links.urls) == ["/assets/app.js", "/assets/style.css", "data:,"]  # data: the empty icon
+    assert sorted(links.urls) == ["/assets/app.js", "/assets/signin.js", "/assets/style.css", "data:,"]  # data: the empty icon
 
     script = client.get("/assets/app.js")
     style = client.get("/assets/style.css")
@@ -197,3 +197,20 @@ def test_catalogue_routes_without_a_model_say_what_to_run(make_client, local_env
     response = client.get("/api/movies?q=fargo")
     assert response.status_code == 503
     assert "run `movierec train`" in response.get_json()["error"]["message"]
+
+
+def test_the_sign_in_is_offered_only_with_firebase_auth_and_its_emulator(make_client, local_env):
+    plain = make_client(local_env)
+    assert plain.get("/api/auth").get_json() == {"mode": "none", "emulator": None}
+    assert "connect-src" not in plain.get("/").headers["Content-Security-Policy"]
+    # Without an emulator (production) the page has nothing to sign in with: the app's own
+    # sign-in is the client's business; the API still wants the token.
+    assert plain.get("/assets/signin.js").status_code == 200
+
+
+def test_with_the_auth_emulator_the_page_may_reach_it(make_client, local_env):
+    client = make_client({**local_env, "MOVIEREC_AUTH": "firebase", "GOOGLE_CLOUD_PROJECT": "demo-p",
+                          "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    assert client.get("/api/auth").get_json() == {"mode": "firebase", "emulator": "http://127.0.0.1:9099"}
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert csp.endswith("connect-src 'self' http://127.0.0.1:9099") and "default-src 'self'" in csp

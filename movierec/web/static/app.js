@@ -38,7 +38,9 @@ function svg(tag, attrs = {}, text) {
 
 // The API's errors are {"error": {"code", "message"}}: surface the message.
 async function api(path, options = {}) {
-  const response = await fetch(path, { cache: "no-store", ...options });
+  // Signed in on the Auth emulator (signin.js): the API calls carry the ID token.
+  const signedIn = window.movierecSignIn ? window.movierecSignIn.headers() : {};
+  const response = await fetch(path, { cache: "no-store", ...options, headers: { ...signedIn, ...options.headers } });
   let body = null;
   try {
     body = await response.json();
