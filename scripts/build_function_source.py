@@ -40,7 +40,10 @@ SERVING_MODULES = (
     "movierec/data/registry.py",
     "movierec/models/__init__.py",
     "movierec/models/artifact.py",
+    "movierec/models/catalogue.py",
     "movierec/models/foldin.py",
+    "movierec/models/ranked.py",
+    "movierec/models/reasons.py",
     "movierec/models/scoring.py",
 )
 REQUIREMENTS = "requirements-serving.txt"

@@ -12,7 +12,7 @@ from movierec.stores.local_users import SQLiteUserDirectory
 from tests.e2e.server import running_server
 from tests.emulators import AUTH_TEST_PROJECT
 from tests.fixtures.serving import SECRET
-from tests.web.test_page_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, WAIT_MS, sync_playwright  # noqa: F401
+from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 
@@ -36,7 +36,7 @@ def server(tmp_path, published, auth_emulator):
         yield url, auth_emulator.url
 
 
-def test_a_visitor_signs_in_on_the_emulator_and_the_api_sees_the_token(sync_playwright, server, tmp_path):  # noqa: F811
+def test_a_visitor_signs_in_on_the_emulator_and_the_api_sees_the_token(sync_playwright, server, tmp_path):
     from playwright.sync_api import expect
 
     url, emulator = server
