@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from movierec.data.frames import GENRE_SEPARATOR
 from movierec.errors import ArtifactError, ConfigError, NothingToAnalyse
@@ -124,11 +125,14 @@ def build_drift_report(
     reference = WindowFrames.from_rows(reference_rows, reference_window, popularity)
     current = WindowFrames.from_rows(current_rows, current_window, popularity)
     summaries: dict[str, tuple[WindowSummary, WindowSummary]] = {}
-    values = {}
+    values: dict[str, tuple[dict[str, pd.Series], dict[str, pd.Series]]] = {}
     for segment in segments(reference, current):
         ref, cur = reference.segment(segment), current.segment(segment)
         summaries[segment] = (summarize(ref, popularity), summarize(cur, popularity))
-        values[segment] = tuple(column_values(w, popularity, thresholds.max_values) for w in (ref, cur))
+        values[segment] = (
+            column_values(ref, popularity, thresholds.max_values),
+            column_values(cur, popularity, thresholds.max_values),
+        )
     comparisons, insufficient = plan(values, thresholds, genres_known=bool(popularity.genres))
     run = drift_evidently.compare(comparisons) if comparisons else None
     compared = checks_from(comparisons, run.outcomes) if run else []
@@ -253,18 +257,18 @@ def run_drift_report(
 def save_drift_report(artifacts: ArtifactStore, report: DriftReport) -> SavedDriftReport:
     """Evidently's page first, then the document, then the summary page that links both."""
     base = f"{REPORT_PREFIX}/{_day(report.generated_at)}"
+    summary_key, document_key = f"{base}.html", f"{base}.json"
     evidently_key = f"{base}.evidently.html" if report.evidently_html else None
-    keys = {"summary": f"{base}.html", "document": f"{base}.json", "evidently": evidently_key}
     if evidently_key:
         artifacts.write_bytes(evidently_key, report.evidently_html.encode(), content_type="text/html; charset=utf-8")
     elif artifacts.exists(f"{base}.evidently.html"):  # an earlier run of the day compared something
         artifacts.delete(f"{base}.evidently.html")
-    document = drift_document(report, keys)
-    artifacts.write_bytes(keys["document"], json.dumps(document, indent=2).encode(), content_type="application/json")
+    document = drift_document(report, {"summary": summary_key, "document": document_key, "evidently": evidently_key})
+    artifacts.write_bytes(document_key, json.dumps(document, indent=2).encode(), content_type="application/json")
     # A relative link: the pages sit side by side in a folder, a bucket, a console view.
     html = render_summary(document, evidently_key.rsplit("/", 1)[-1] if evidently_key else None)
-    artifacts.write_bytes(keys["summary"], html.encode(), content_type="text/html; charset=utf-8")
-    return SavedDriftReport(keys["summary"], keys["document"], evidently_key, document, html)
+    artifacts.write_bytes(summary_key, html.encode(), content_type="text/html; charset=utf-8")
+    return SavedDriftReport(summary_key, document_key, evidently_key, document, html)
 
 
 def _day(ts: float) -> str:

@@ -25,9 +25,9 @@ _TEMPLATE = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:60em;line-height:1.4}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
 .card{border:1px solid #ccc;border-radius:.4em;padding:.6em;margin:.8em 0}
-table{border-collapse:collapse;width:100%;table-layout:fixed}
+table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:.9em}
 td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:right;overflow-wrap:anywhere}
-th:first-child,td:first-child{text-align:left;width:45%}
+th:first-child,td:first-child{text-align:left;width:40%}
 .failed{background:#fdd}.passed{background:#dfd}.insufficient_data{background:#eee}
 .detail{font-size:.85em;color:#444;text-align:left}
 .verdict{padding:.5em;border-radius:.3em}
