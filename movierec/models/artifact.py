@@ -21,15 +21,17 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from movierec import __version__
 from movierec.errors import ArtifactError
 from movierec.jsonsafe import json_safe
 from movierec.stores.ports import ArtifactNotFound, ArtifactStore
+
+if TYPE_CHECKING:  # a type hint only: serving loads artifacts without pandas
+    import pandas as pd
 
 ARRAYS_FILE = "arrays.npz"
 MANIFEST_FILE = "manifest.json"
