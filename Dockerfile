@@ -34,6 +34,8 @@ LABEL org.opencontainers.image.title="movierec-jobs" \
 RUN groupadd --system --gid 10001 movierec \
     && useradd --system --uid 10001 --gid movierec --create-home --home-dir /home/movierec movierec
 
+# DO_NOT_TRACK, EVIDENTLY_DISABLE_TELEMETRY: Evidently's documented telemetry opt-out
+# (movierec.settings.opt_out_of_library_telemetry sets them too, for runs outside the image).
 ENV VIRTUAL_ENV=/opt/venv \
     PATH="/opt/venv/bin:$PATH" \
     PYTHONPATH=/app \
@@ -41,6 +43,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     MOVIEREC_HOME=/tmp/movierec \
     MOVIEREC_DATA_CACHE=/tmp/movierec-cache \
+    DO_NOT_TRACK=1 \
+    EVIDENTLY_DISABLE_TELEMETRY=1 \
     PORT=8080
 
 COPY --from=build /opt/venv /opt/venv

@@ -2,7 +2,9 @@
 
 This is the one module of the package that reads ``os.environ`` (a test checks it):
 ``Settings.from_env`` is called by the CLI, the functions' entry module and the jobs'
-entry module only.
+entry module only. It also writes the one thing the process environment must carry for a
+library rather than for us: the telemetry opt-out of the libraries the jobs import
+(:func:`opt_out_of_library_telemetry`).
 """
 
 from __future__ import annotations
@@ -256,3 +258,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name} must be a non-negative number, got {raw!r}")
     return value
+
+
+# Usage telemetry of the libraries the jobs import, switched off by the variables their
+# documentation names: Evidently (and the iterative-telemetry it sends through) honour
+# DO_NOT_TRACK set to any value; its legacy modules read EVIDENTLY_DISABLE_TELEMETRY=1.
+# An operator's own value wins (setdefault). The jobs' image sets them too (Dockerfile).
+LIBRARY_TELEMETRY_OPT_OUT = {"DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
+
+
+def opt_out_of_library_telemetry() -> None:
+    """Write the opt-out variables into this process's environment, before the library loads."""
+    for name, value in LIBRARY_TELEMETRY_OPT_OUT.items():
+        os.environ.setdefault(name, value)

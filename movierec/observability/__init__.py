@@ -3,5 +3,5 @@
 - :mod:`movierec.observability.logging`: JSON lines in Cloud Logging's format, secrets redacted;
 - :mod:`movierec.observability.metrics`: the Prometheus registry of a serving process;
 - :mod:`movierec.observability.instrument`: the per-request wrapper and the metered event log;
-- :mod:`movierec.reporting.drift_checks`: the weekly recommendation drift report.
+- :mod:`movierec.reporting.drift`: the daily recommendation drift report (Evidently), per variant.
 """

@@ -1,40 +1,56 @@
-"""The drift job: read two windows of events, compare them, save the HTML, alert on failure.
+"""The drift job: read two windows of events, compare them per segment, save the reports, alert.
 
-``run_drift_report`` is what the scheduled job and ``movierec drift`` call; everything
-it computes comes from the pure functions of :mod:`movierec.reporting.drift_checks`.
-Its alert goes through the same :class:`~movierec.reporting.alerting.Alerter` as the
-CTR alerts, so a drift that lasts is not re-sent on every run of the cool-down.
+``run_drift_report`` is what the scheduled job and ``movierec drift`` call. For
+``[now - current_days, now)`` against the ``reference_days`` before it, per segment
+(all traffic and each variant), it computes the window summaries and threshold checks
+(:mod:`movierec.reporting.drift_checks`, pure), lets Evidently test the column
+distributions (:mod:`movierec.reporting.drift_columns` says which and how;
+:mod:`movierec.reporting.drift_evidently` runs them) and saves, under
+``reports/drift/`` in the artifact store:
+
+- ``<day>.json``: the drift document, every check with its status
+  (``passed`` / ``failed`` / ``insufficient_data``), score, method and threshold, the
+  window summaries and Evidently's own test results. The alert is built from it
+  (:func:`drift_alert`), as any other reader of the stored document can;
+- ``<day>.evidently.html``: Evidently's own report (absent when nothing could be compared);
+- ``<day>.html``: the summary page, linking to Evidently's.
+
+A failed check dispatches one alert through the same
+:class:`~movierec.reporting.alerting.Alerter` as the CTR alerts, so a drift that lasts
+is not re-sent on every run of the cool-down.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, select_autoescape
+import pandas as pd
 
+from movierec.data.frames import GENRE_SEPARATOR
 from movierec.errors import ArtifactError, ConfigError, NothingToAnalyse
-from movierec.models.artifact import load_artifact
+from movierec.jsonsafe import json_safe
+from movierec.models.artifact import load_artifact, read_items
 from movierec.reporting.alerting import Alert, Alerter, Dispatched
 from movierec.reporting.drift_checks import (
-    DistributionTest,
     DriftCheck,
     DriftThresholds,
     Popularity,
-    VariantCTR,
+    Verdict,
+    WindowFrames,
     WindowSummary,
-    distribution_test,
-    exposure_frame,
-    feedback_frame,
-    requests_per_variant,
+    segments,
     summarize,
     threshold_checks,
+    verdict,
 )
+from movierec.reporting.drift_columns import checks_from, column_tests, column_values, plan
+from movierec.reporting.drift_page import render_summary
 from movierec.stores.ports import ArtifactStore, EventLog
 from movierec.stores.scanning import scan_window
 
@@ -42,34 +58,53 @@ log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 REPORT_PREFIX = "reports/drift"
-RANK_BINS = 50  # popularity-rank histogram bins across the catalogue
 
 
 @dataclass(frozen=True)
 class DriftReport:
     generated_at: float
-    reference: WindowSummary
-    current: WindowSummary
+    reference_window: tuple[float, float]
+    current_window: tuple[float, float]
     popularity_source: str
+    summaries: dict[str, tuple[WindowSummary, WindowSummary]]  # segment -> (reference, current)
     checks: tuple[DriftCheck, ...]
-    html: str
+    evidently_html: str  # "" when nothing was compared
+    evidently_tests: tuple[dict[str, Any], ...]
+    evidently_version: str
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.checks)
 
     @property
     def drifted(self) -> bool:
-        return any(c.failed for c in self.checks)
+        return self.verdict == "drift"
 
     @property
     def failed(self) -> list[DriftCheck]:
         return [c for c in self.checks if c.failed]
 
 
+@dataclass(frozen=True)
+class SavedDriftReport:
+    """Where a report's files went in the artifact store, and its document."""
+
+    summary_key: str
+    document_key: str
+    evidently_key: str | None
+    document: dict[str, Any]
+    summary_html: str
+
+
 def popularity_from_artifact(store: ArtifactStore, model: str) -> Popularity:
-    """Training interaction counts of the live version of ``model`` (checksums verified)."""
+    """Training interaction counts and genres of the live version of ``model`` (checksums verified)."""
     artifact = load_artifact(store, model)
+    _, genres = read_items(artifact)
     return Popularity(
         np.asarray(artifact.arrays["item_ids"], dtype=np.int64),
         np.asarray(artifact.arrays["item_popularity"], dtype=np.float64),
         f"item_popularity of model {artifact.name} {artifact.version}",
+        {movie: tuple(g for g in text.split(GENRE_SEPARATOR) if g) for movie, text in genres.items()},
     )
 
 
@@ -83,61 +118,83 @@ def build_drift_report(
     now: float,
     thresholds: DriftThresholds | None = None,
 ) -> DriftReport:
-    """Compare the ``impressions`` and ``feedback`` rows of two windows."""
+    """Compare the ``impressions`` and ``feedback`` rows of two windows, per segment."""
+    from movierec.reporting import drift_evidently  # Evidently loads only when a report is built
+
     thresholds = thresholds or DriftThresholds()
-    frames = {}
-    summaries = {}
-    for label, rows, (start, end) in (
-        ("reference", reference_rows, reference_window),
-        ("current", current_rows, current_window),
-    ):
-        exposures = exposure_frame(rows["impressions"], popularity)
-        feedback = feedback_frame(rows["feedback"])
-        frames[label] = (exposures, feedback)
-        summaries[label] = summarize(start, end, requests_per_variant(rows["impressions"]), exposures, feedback, popularity)
-    ref_exp, cur_exp = frames["reference"][0], frames["current"][0]
-    ratings = {label: fb[fb["type"] == "rating"] for label, (_, fb) in frames.items()}
-    with warnings.catch_warnings():
-        # histogrammar warns that popmon already set the time binning we asked for.
-        warnings.filterwarnings("ignore", message=".*already found in binning specifications.*")
-        tests = [
-            distribution_test(
-                "popularity_rank_distribution",
-                ref_exp,
-                cur_exp,
-                "popularity_rank",
-                current_start=current_window[0],
-                bin_width=max(1.0, (popularity.n_items + 1) / RANK_BINS),
-                min_rows=thresholds.min_exposures,
-            ),
-            distribution_test(
-                "rating_distribution",
-                ratings["reference"].rename(columns={"value": "rating"}),
-                ratings["current"].rename(columns={"value": "rating"}),
-                "rating",
-                current_start=current_window[0],
-                bin_width=0.5,
-                min_rows=thresholds.min_ratings,
-            ),
-        ]
-    checks = (*(t.check for t in tests), *threshold_checks(summaries["reference"], summaries["current"], thresholds))
-    report = DriftReport(now, summaries["reference"], summaries["current"], popularity.source, checks, "")
-    return DriftReport(**{**report.__dict__, "html": render_html(report, tests)})
+    reference = WindowFrames.from_rows(reference_rows, reference_window, popularity)
+    current = WindowFrames.from_rows(current_rows, current_window, popularity)
+    summaries: dict[str, tuple[WindowSummary, WindowSummary]] = {}
+    values: dict[str, tuple[dict[str, pd.Series], dict[str, pd.Series]]] = {}
+    for segment in segments(reference, current):
+        ref, cur = reference.segment(segment), current.segment(segment)
+        summaries[segment] = (summarize(ref, popularity), summarize(cur, popularity))
+        values[segment] = (
+            column_values(ref, popularity, thresholds.max_values),
+            column_values(cur, popularity, thresholds.max_values),
+        )
+    comparisons, insufficient = plan(values, thresholds, genres_known=bool(popularity.genres))
+    run = drift_evidently.compare(comparisons) if comparisons else None
+    compared = checks_from(comparisons, run.outcomes) if run else []
+    by_key = {(c.segment, c.name): c for c in (*compared, *insufficient)}
+    checks = []
+    for segment, (ref_summary, cur_summary) in summaries.items():
+        checks += [by_key[segment, test.name] for test in column_tests(thresholds)]
+        checks += threshold_checks(segment, ref_summary, cur_summary, thresholds)
+    return DriftReport(
+        generated_at=now,
+        reference_window=reference_window,
+        current_window=current_window,
+        popularity_source=popularity.source,
+        summaries=summaries,
+        checks=tuple(checks),
+        evidently_html=run.html if run else "",
+        evidently_tests=tuple(run.tests) if run else (),
+        evidently_version=drift_evidently.EVIDENTLY_VERSION,
+    )
 
 
-def drift_alert(report: DriftReport, key: str, store: str) -> Alert:
-    """The one alert of a drifted report whose HTML was saved at ``key`` in the artifact ``store``."""
-    failed = report.failed
+def drift_document(report: DriftReport, keys: Mapping[str, str | None]) -> dict[str, Any]:
+    """The JSON the alerting (and anyone after it) reads: every check and the summaries."""
+    return json_safe(
+        {
+            "day": _day(report.generated_at),
+            "generated_at": report.generated_at,
+            "verdict": report.verdict,
+            "drifted": report.drifted,
+            "windows": {"reference": list(report.reference_window), "current": list(report.current_window)},
+            "popularity_source": report.popularity_source,
+            "reports": dict(keys),
+            "checks": [asdict(c) for c in report.checks],
+            "summaries": {
+                side: {
+                    segment: {**asdict(pair[i]), "ctr": pair[i].ctr} for segment, pair in report.summaries.items()
+                }
+                for i, side in enumerate(("reference", "current"))
+            },
+            "evidently": {"version": report.evidently_version, "tests": list(report.evidently_tests)},
+        }
+    )
+
+
+def drift_alert(document: Mapping[str, Any], store: str) -> Alert:
+    """The one alert of a drift document with a failed check (the document saved in ``store``)."""
+    failed = [c for c in document["checks"] if c["status"] == "failed"]
+    if not failed:
+        raise ValueError("a drift document without a failed check makes no alert")
+    current = document["windows"]["current"]
+    summary_key = document["reports"]["summary"]
     return Alert(
         source="drift",
         condition="recommendation_drift",
         title="Recommendation drift",
         message=(
-            f"{len(failed)} drift test(s) failed for {_day(report.current.start)}..{_day(report.current.end)}: "
-            + "; ".join(f"{c.name} ({c.detail})" for c in failed)
-            + f". Report: {store}/{key}"
+            f"{len(failed)} drift test(s) failed for {_day(current[0])}..{_day(current[1])}: "
+            + "; ".join(f"{c['segment']}: {c['name']} ({c['detail']})" for c in failed)
+            + f". Report: {store}/{summary_key}"
         ),
-        fields={"failed": [c.name for c in failed], "report": key},
+        fields={"failed": [f"{c['segment']}: {c['name']}" for c in failed], "report": summary_key,
+                "document": document["reports"]["document"]},
     )
 
 
@@ -151,14 +208,13 @@ def run_drift_report(
     current_days: float = 7,
     popularity_model: str | None = "popular",
     thresholds: DriftThresholds | None = None,
-) -> tuple[DriftReport, str, Dispatched | None]:
-    """Build the report of ``[now - current_days, now)`` against the ``reference_days`` before it.
+) -> tuple[DriftReport, SavedDriftReport, Dispatched | None]:
+    """Build the report, save its three files, and alert when a check failed.
 
-    Saves the HTML at ``reports/drift/<YYYY-MM-DD>.html`` in ``artifacts`` and, when a
-    drift test fails, dispatches one alert through ``alerter``. Returns the report, the
-    HTML's key and what became of the alert (None without drift). Popularity comes from
-    the live artifact of ``popularity_model``; without one (or with ``None``) from the
-    exposures of the reference window.
+    Returns the report, what was saved where, and what became of the alert (None
+    without drift). Popularity (and genres) come from the live artifact of
+    ``popularity_model``; without one (or with ``None``) from the exposures of the
+    reference window, and then no genre mix is tested.
     """
     if reference_days <= 0 or current_days <= 0:
         raise ConfigError(f"window lengths must be positive days, got reference={reference_days} current={current_days}")
@@ -190,83 +246,42 @@ def run_drift_report(
         now=now,
         thresholds=thresholds,
     )
-    key = f"{REPORT_PREFIX}/{_day(now)}.html"
-    artifacts.write_bytes(key, report.html.encode(), content_type="text/html; charset=utf-8")
-    log.info("drift report saved", extra={"report": key, "drifted": report.drifted})
+    saved = save_drift_report(artifacts, report)
+    log.info("drift report saved", extra={"report": saved.summary_key, "verdict": report.verdict})
     if not report.drifted:
-        return report, key, None
-    [dispatched] = alerter.dispatch([drift_alert(report, key, artifacts.describe())], now)
-    return report, key, dispatched
+        return report, saved, None
+    [dispatched] = alerter.dispatch([drift_alert(saved.document, artifacts.describe())], now)
+    return report, saved, dispatched
+
+
+def save_drift_report(artifacts: ArtifactStore, report: DriftReport) -> SavedDriftReport:
+    """Evidently's page first, then the document, then the summary page that links both."""
+    base = f"{REPORT_PREFIX}/{_day(report.generated_at)}"
+    summary_key, document_key = f"{base}.html", f"{base}.json"
+    evidently_key = f"{base}.evidently.html" if report.evidently_html else None
+    if evidently_key:
+        artifacts.write_bytes(evidently_key, report.evidently_html.encode(), content_type="text/html; charset=utf-8")
+    elif artifacts.exists(f"{base}.evidently.html"):  # an earlier run of the day compared something
+        artifacts.delete(f"{base}.evidently.html")
+    document = drift_document(report, {"summary": summary_key, "document": document_key, "evidently": evidently_key})
+    artifacts.write_bytes(document_key, json.dumps(document, indent=2).encode(), content_type="application/json")
+    # A relative link: the pages sit side by side in a folder, a bucket, a console view.
+    html = render_summary(document, evidently_key.rsplit("/", 1)[-1] if evidently_key else None)
+    artifacts.write_bytes(summary_key, html.encode(), content_type="text/html; charset=utf-8")
+    return SavedDriftReport(summary_key, document_key, evidently_key, document, html)
 
 
 def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>movierec drift report {{ day }}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left}.failed{background:#fdd}.passed{background:#dfd}.insufficient_data{background:#eee}
-iframe{width:100%;height:70em;border:1px solid #ccc}
-</style></head><body>
-<h1>Recommendation drift — {{ verdict }}</h1>
-<p>Current window {{ cur_span }} against reference {{ ref_span }}. Popularity: {{ source }}.</p>
-<h2>Drift tests</h2>
-<table><tr><th>test</th><th>status</th><th>reference</th><th>current</th><th>detail</th></tr>
-{% for c in checks %}<tr class="{{ c.status }}"><td>{{ c.name }}</td><td>{{ c.status }}</td><td>{{ fmt(c.reference) }}</td><td>{{ fmt(c.current) }}</td><td>{{ c.detail }}</td></tr>
-{% endfor %}</table>
-<h2>Summary</h2>
-<table><tr><th>metric</th><th>reference</th><th>current</th></tr>
-{% for name, ref, cur in rows %}<tr><td>{{ name }}</td><td>{{ ref }}</td><td>{{ cur }}</td></tr>
-{% endfor %}</table>
-<h2>CTR per variant</h2>
-<table><tr><th>variant</th><th>impressions (ref)</th><th>clicks (ref)</th><th>CTR (ref)</th><th>impressions</th><th>clicks</th><th>CTR</th></tr>
-{% for v, r, c in ctr %}<tr><td>{{ v }}</td><td>{{ r.impressions }}</td><td>{{ r.clicks }}</td><td>{{ fmt(r.ctr, 4) }}</td><td>{{ c.impressions }}</td><td>{{ c.clicks }}</td><td>{{ fmt(c.ctr, 4) }}</td></tr>
-{% endfor %}</table>
-{% for name, doc in popmon %}<h2>{{ name }} (popmon)</h2><iframe title="{{ name }}" srcdoc="{{ doc }}"></iframe>
-{% endfor %}</body></html>
-"""
-
-
-def render_html(report: DriftReport, tests: list[DistributionTest]) -> str:
-    """One self-contained page: tests, summaries, CTR and the popmon reports (inlined)."""
-    ref, cur = report.reference, report.current
-    empty = VariantCTR(0, 0)
-    rows = [
-        ("requests", ref.requests, cur.requests),
-        ("recommended items", ref.exposures, cur.exposures),
-        ("mean popularity rank (1 = most popular)", _fmt(ref.mean_popularity_rank, 1), _fmt(cur.mean_popularity_rank, 1)),
-        ("Gini of exposure", _fmt(ref.gini), _fmt(cur.gini)),
-        ("catalogue coverage", _fmt(ref.coverage), _fmt(cur.coverage)),
-        ("ratings", ref.ratings, cur.ratings),
-        ("mean rating", _fmt(ref.mean_rating, 2), _fmt(cur.mean_rating, 2)),
-        ("rating distribution", _dist(ref.rating_distribution), _dist(cur.rating_distribution)),
-    ]
-    span = lambda w: f"{_day(w.start)} – {_day(w.end)}"  # noqa: E731
-    template = Environment(autoescape=select_autoescape(default=True)).from_string(_TEMPLATE)
-    return template.render(
-        day=_day(report.generated_at),
-        verdict="DRIFT" if report.drifted else "no drift",
-        cur_span=span(cur),
-        ref_span=span(ref),
-        source=report.popularity_source,
-        checks=report.checks,
-        fmt=_fmt,
-        rows=rows,
-        ctr=[(v, ref.ctr.get(v, empty), cur.ctr.get(v, empty)) for v in sorted(set(ref.ctr) | set(cur.ctr))],
-        # srcdoc is an attribute: autoescaping quotes the whole document safely.
-        popmon=[(t.check.name, t.html) for t in tests if t.html],
-    )
-
-
-def _dist(distribution: Mapping[float, float]) -> str:
-    return ", ".join(f"{k:g}: {v:.0%}" for k, v in distribution.items()) or "–"
-
-
-__all__ = ["DriftReport", "build_drift_report", "drift_alert", "popularity_from_artifact", "run_drift_report"]
+__all__ = [
+    "DriftReport",
+    "SavedDriftReport",
+    "build_drift_report",
+    "drift_alert",
+    "drift_document",
+    "popularity_from_artifact",
+    "run_drift_report",
+    "save_drift_report",
+]

@@ -1,12 +1,14 @@
 r"""Recommendation drift: what was served and how users reacted, now versus a reference window.
 
 Inputs are the rows of the event log (``impressions``: the ranked ``movie_ids`` of each
-request; ``feedback``: clicks and ratings) of two time windows, plus the popularity of
-every catalogue item (training interactions, from the live model artifact, or exposures
-in the reference window). No I/O here: :mod:`movierec.reporting.drift` reads
-the events, writes the HTML and sends the alert.
+request; ``feedback``: clicks and ratings) of two time windows, plus the popularity
+(and genres) of every catalogue item: training interactions from the live model
+artifact, or exposures in the reference window. No I/O here:
+:mod:`movierec.reporting.drift` reads the events and writes the reports.
 
-Per window (:class:`WindowSummary`):
+Everything is computed per *segment*: all traffic (``"all"``) and each variant.
+
+Per window and segment (:class:`WindowSummary`):
 
 - *popularity rank* of each recommended item, 1 = most popular (ties share their mean
   rank; items outside the catalogue rank :math:`n+1`), and its mean over all exposures;
@@ -15,25 +17,21 @@ Per window (:class:`WindowSummary`):
   :math:`G = \frac{\sum_{i=1}^{n} (2i - n - 1)\, x_{(i)}}{n \sum_i x_i}`,
   0 when every item is shown equally often, :math:`1 - 1/n` when one item takes all;
 - *catalogue coverage*: distinct recommended items / :math:`n`;
-- *rating distribution*: share of each rating value among rating events;
-- *CTR per variant*: click events / impressions (requests), as in the A/B analysis.
+- ratings (count, mean) and CTR: click events / requests, as in the A/B analysis.
 
-Drift tests (:class:`DriftCheck`), each failing or not:
+Two of the drift tests are thresholds on these numbers (:func:`threshold_checks`):
+Gini of exposure up by more than ``gini_increase``, catalogue coverage down by more
+than ``coverage_drop`` (relative). The distribution tests (popularity ranks, genre mix,
+ratings, clicks) are Evidently's (:mod:`movierec.reporting.drift_columns`,
+:mod:`movierec.reporting.drift_evidently`).
 
-- the distributions of exposure popularity rank and of rating values, current window
-  per day against the reference window, by popmon (ING's population-shift monitor:
-  :math:`\chi^2`, Kolmogorov-Smirnov, PSI and Jensen-Shannon comparisons turned into
-  traffic lights); a red light on a day-versus-reference test fails it;
-- Gini of exposure up by more than ``gini_increase``;
-- catalogue coverage down by more than ``coverage_drop`` (relative).
-
-A window with too few events gives a check with ``status="insufficient_data"``, not a
-failure: an empty week is a different alarm (the CTR/traffic alerts of the A/B job).
+A window with too few events gives a check with ``status="insufficient_data"``, never
+a pass: an empty week is a different alarm (the CTR/traffic alerts of the A/B job), and
+a report whose every check lacks data says "insufficient data", not "no drift".
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,22 +42,20 @@ from scipy.stats import rankdata
 
 from movierec.errors import DataError
 
-log = logging.getLogger(__name__)
-
 CheckStatus = Literal["passed", "failed", "insufficient_data"]
-DAY_NS = 86_400 * 10**9
-# popmon statistics that compare a day of the current window with the reference window.
-REFERENCE_TESTS = ("ref_chi2_zscore", "ref_ks_zscore")
+Verdict = Literal["drift", "no drift", "insufficient data"]
+ALL = "all"  # the segment of all traffic, beside one segment per variant
 
 
 # --------------------------------------------------------------------------- popularity
 @dataclass(frozen=True)
 class Popularity:
-    """Interaction counts of the catalogue items and where they came from."""
+    """Interaction counts of the catalogue items, their genres, and where they came from."""
 
     item_ids: np.ndarray  # int64, unique
     counts: np.ndarray  # float64, same length
     source: str
+    genres: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # empty: unknown
 
     def __post_init__(self) -> None:
         if len(self.item_ids) == 0 or len(self.item_ids) != len(self.counts):
@@ -84,8 +80,8 @@ class Popularity:
         """Exposure counts of a (reference) window, when no model artifact is at hand.
 
         A fallback: ranks estimated from the reference sample fit that sample, and items
-        it never showed rank last, so the tests lean toward flagging drift. Prefer the
-        live artifact's ``item_popularity``.
+        it never showed rank last, so the tests lean toward flagging drift. No genres
+        are known this way. Prefer the live artifact's ``item_popularity``.
         """
         ids, counts = np.unique(
             np.fromiter((int(m) for row in impressions for m in row["movie_ids"]), dtype=np.int64), return_counts=True
@@ -110,22 +106,68 @@ def exposure_frame(impressions: Iterable[Mapping[str, Any]], popularity: Popular
     return frame
 
 
-def feedback_frame(feedback: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per feedback event: ts (UTC), variant, type, value, position."""
+def request_frame(impressions: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per request: ts (UTC), request_id, variant."""
     frame = pd.DataFrame(
-        [(r["ts"], r["variant"], r["type"], r.get("value"), r.get("position")) for r in feedback],
-        columns=["ts", "variant", "type", "value", "position"],
+        [(row["ts"], row["request_id"], row["variant"]) for row in impressions], columns=["ts", "request_id", "variant"]
     )
     frame["ts"] = pd.to_datetime(frame["ts"].astype(np.float64), unit="s", utc=True)
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
     return frame
 
 
-def requests_per_variant(impressions: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for row in impressions:
-        out[row["variant"]] = out.get(row["variant"], 0) + 1
-    return out
+def feedback_frame(feedback: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per feedback event: ts (UTC), request_id, variant, type, value, position."""
+    frame = pd.DataFrame(
+        [(r["ts"], r.get("request_id"), r["variant"], r["type"], r.get("value"), r.get("position")) for r in feedback],
+        columns=["ts", "request_id", "variant", "type", "value", "position"],
+    )
+    frame["ts"] = pd.to_datetime(frame["ts"].astype(np.float64), unit="s", utc=True)
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
+    frame["position"] = pd.to_numeric(frame["position"], errors="coerce").astype(np.float64)
+    return frame
+
+
+@dataclass(frozen=True)
+class WindowFrames:
+    """The events of one window (and one segment) as frames."""
+
+    start: float
+    end: float
+    requests: pd.DataFrame
+    exposures: pd.DataFrame
+    feedback: pd.DataFrame
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, list[dict[str, Any]]], window: tuple[float, float], popularity: Popularity) -> WindowFrames:
+        return cls(window[0], window[1], request_frame(rows["impressions"]),
+                   exposure_frame(rows["impressions"], popularity), feedback_frame(rows["feedback"]))
+
+    @property
+    def variants(self) -> set[str]:
+        return set(self.requests["variant"]) | set(self.feedback["variant"])
+
+    def segment(self, segment: str) -> WindowFrames:
+        """The events of one variant (``ALL``: every event)."""
+        if segment == ALL:
+            return self
+        return WindowFrames(
+            self.start,
+            self.end,
+            *(frame[frame["variant"] == segment] for frame in (self.requests, self.exposures, self.feedback)),
+        )
+
+    @property
+    def ratings(self) -> pd.Series:
+        return self.feedback.loc[self.feedback["type"] == "rating", "value"].dropna()
+
+    @property
+    def clicks(self) -> pd.DataFrame:
+        return self.feedback[self.feedback["type"] == "click"]
+
+
+def segments(reference: WindowFrames, current: WindowFrames) -> list[str]:
+    """All traffic first, then every variant seen in either window."""
+    return [ALL, *sorted(reference.variants | current.variants)]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -140,16 +182,6 @@ def gini(counts: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class VariantCTR:
-    impressions: int
-    clicks: int
-
-    @property
-    def ctr(self) -> float | None:
-        return self.clicks / self.impressions if self.impressions else None
-
-
-@dataclass(frozen=True)
 class WindowSummary:
     start: float
     end: float
@@ -160,34 +192,31 @@ class WindowSummary:
     coverage: float | None
     ratings: int
     mean_rating: float | None
-    rating_distribution: dict[float, float]
-    ctr: dict[str, VariantCTR] = field(default_factory=dict)
+    clicks: int
+
+    @property
+    def ctr(self) -> float | None:
+        return self.clicks / self.requests if self.requests else None
 
 
-def summarize(
-    start: float, end: float, requests: Mapping[str, int], exposures: pd.DataFrame, feedback: pd.DataFrame, popularity: Popularity
-) -> WindowSummary:
+def summarize(frames: WindowFrames, popularity: Popularity) -> WindowSummary:
     """The window's popularity bias, exposure concentration, coverage, ratings and CTR."""
+    exposures = frames.exposures
     exposed = len(exposures)
     in_catalogue = exposures["movie_id"][np.isin(exposures["movie_id"], popularity.item_ids)]
     counts = in_catalogue.value_counts().reindex(popularity.item_ids, fill_value=0).to_numpy()
-    ratings = feedback.loc[feedback["type"] == "rating", "value"].dropna()
-    clicks = feedback.loc[feedback["type"] == "click"].groupby("variant").size()
+    ratings = frames.ratings
     return WindowSummary(
-        start=start,
-        end=end,
-        requests=int(sum(requests.values())),
+        start=frames.start,
+        end=frames.end,
+        requests=len(frames.requests),
         exposures=exposed,
         mean_popularity_rank=float(exposures["popularity_rank"].mean()) if exposed else None,
         gini=gini(counts) if exposed else None,
         coverage=float(in_catalogue.nunique() / popularity.n_items) if exposed else None,
         ratings=len(ratings),
         mean_rating=float(ratings.mean()) if len(ratings) else None,
-        rating_distribution=_shares(ratings),
-        ctr={
-            variant: VariantCTR(int(requests.get(variant, 0)), int(clicks.get(variant, 0)))
-            for variant in sorted(set(requests) | set(clicks.index))
-        },
+        clicks=len(frames.clicks),
     )
 
 
@@ -196,30 +225,50 @@ def summarize(
 class DriftThresholds:
     gini_increase: float = 0.05  # absolute
     coverage_drop: float = 0.25  # relative to the reference coverage
-    min_exposures: int = 200  # per window, for the exposure tests
-    min_ratings: int = 50  # per window, for the rating test
+    # Distances Evidently compares with (its own defaults for these methods).
+    popularity_distance: float = 0.1  # Wasserstein distance normed by the reference's std
+    genre_distance: float = 0.1  # Jensen-Shannon distance of the genre shares
+    alpha: float = 0.05  # family-wise, split over the report's p-value tests (Bonferroni)
+    # Values per window and segment below which a test reports insufficient_data.
+    min_exposures: int = 1000  # popularity ranks, genres, Gini, coverage
+    min_requests: int = 200  # clicked-or-not per request
+    min_ratings: int = 50
+    min_clicks: int = 30  # positions of the clicked items
+    max_values: int = 50_000  # per column: a seeded sample in time order beyond it
 
 
 @dataclass(frozen=True)
 class DriftCheck:
+    segment: str
     name: str
     status: CheckStatus
     reference: float | None
     current: float | None
     detail: str
+    method: str = ""  # how it was decided, e.g. Evidently's "Wasserstein distance (normed)"
+    score: float | None = None
+    threshold: float | None = None
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
 
 
-def threshold_checks(reference: WindowSummary, current: WindowSummary, thresholds: DriftThresholds) -> list[DriftCheck]:
+def verdict(checks: Iterable[DriftCheck]) -> Verdict:
+    """'drift' when a check failed; 'insufficient data' when none had data to decide."""
+    statuses = {c.status for c in checks}
+    if "failed" in statuses:
+        return "drift"
+    return "no drift" if "passed" in statuses else "insufficient data"
+
+
+def threshold_checks(segment: str, reference: WindowSummary, current: WindowSummary, thresholds: DriftThresholds) -> list[DriftCheck]:
     """Gini of exposure and catalogue coverage against their allowed change."""
     if min(reference.exposures, current.exposures) < thresholds.min_exposures:
         detail = f"needs {thresholds.min_exposures} exposures per window, got {reference.exposures} and {current.exposures}"
         return [
-            DriftCheck("gini_of_exposure", "insufficient_data", reference.gini, current.gini, detail),
-            DriftCheck("catalogue_coverage", "insufficient_data", reference.coverage, current.coverage, detail),
+            DriftCheck(segment, "gini_of_exposure", "insufficient_data", reference.gini, current.gini, detail),
+            DriftCheck(segment, "catalogue_coverage", "insufficient_data", reference.coverage, current.coverage, detail),
         ]
     assert reference.gini is not None and current.gini is not None
     assert reference.coverage is not None and current.coverage is not None
@@ -227,93 +276,25 @@ def threshold_checks(reference: WindowSummary, current: WindowSummary, threshold
     coverage_drop = 1 - current.coverage / reference.coverage if reference.coverage else 0.0
     return [
         DriftCheck(
+            segment,
             "gini_of_exposure",
             "failed" if gini_up > thresholds.gini_increase else "passed",
             reference.gini,
             current.gini,
             f"change {gini_up:+.3f}, allowed up to +{thresholds.gini_increase:.3f}",
+            "absolute increase",
+            gini_up,
+            thresholds.gini_increase,
         ),
         DriftCheck(
+            segment,
             "catalogue_coverage",
             "failed" if coverage_drop > thresholds.coverage_drop else "passed",
             reference.coverage,
             current.coverage,
             f"relative drop {coverage_drop:.1%}, allowed up to {thresholds.coverage_drop:.0%}",
+            "relative drop",
+            coverage_drop,
+            thresholds.coverage_drop,
         ),
     ]
-
-
-@dataclass(frozen=True)
-class DistributionTest:
-    """A popmon comparison of one feature's distribution, and its HTML report."""
-
-    check: DriftCheck
-    html: str
-    traffic_lights: dict[str, int]  # n_green, n_yellow, n_red over all statistics and days
-
-
-def distribution_test(
-    name: str,
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    column: str,
-    *,
-    current_start: float,
-    bin_width: float,
-    min_rows: int,
-) -> DistributionTest:
-    """Compare ``current[column]`` per day with the whole ``reference[column]`` using popmon.
-
-    The test fails when any day of the current window gets a red traffic light on a
-    comparison with the reference (:data:`REFERENCE_TESTS`: the z-scores of popmon's
-    :math:`\\chi^2` and Kolmogorov-Smirnov tests; red beyond 7, popmon's default bound).
-    """
-    ref = reference[["ts", column]].dropna()
-    cur = current[["ts", column]].dropna()
-    ref_mean = float(ref[column].mean()) if len(ref) else None
-    cur_mean = float(cur[column].mean()) if len(cur) else None
-    if min(len(ref), len(cur)) < min_rows:
-        detail = f"needs {min_rows} values per window, got {len(ref)} and {len(cur)}"
-        return DistributionTest(DriftCheck(name, "insufficient_data", ref_mean, cur_mean, detail), "", {})
-    lights, html = _popmon_compare(ref, cur, column, current_start=current_start, bin_width=bin_width, title=name)
-    status: CheckStatus = "failed" if lights["n_red"] > 0 else "passed"
-    detail = f"popmon traffic lights: {lights['n_red']} red, {lights['n_yellow']} yellow, {lights['n_green']} green"
-    return DistributionTest(DriftCheck(name, status, ref_mean, cur_mean, detail), html, lights)
-
-
-def _popmon_compare(
-    reference: pd.DataFrame, current: pd.DataFrame, column: str, *, current_start: float, bin_width: float, title: str
-) -> tuple[dict[str, int], str]:
-    # Imported here: popmon (and plotly) are only needed by the weekly job, not by serving.
-    import popmon
-    from popmon.config import Settings as PopmonSettings
-
-    # A fresh Settings every call: popmon writes the binning into the object it is given.
-    settings = PopmonSettings(
-        time_axis="ts",
-        features=[f"ts:{column}"],
-        reference_type="external",
-        bin_specs={column: {"bin_width": float(bin_width), "bin_offset": 0.0}},
-    )
-    settings.report.title = title
-    settings.report.online_report = False  # inline the scripts: the report opens offline
-    settings.report.extended_report = False
-    # popmon bins time on naive timestamps (ns since the epoch).
-    ref, cur = (frame.assign(ts=frame["ts"].dt.tz_localize(None)) for frame in (reference, current))
-    offset = pd.Timestamp(current_start, unit="s").value
-    report = popmon.df_stability_report(
-        cur, settings=settings, time_width=DAY_NS, time_offset=offset, reference=ref
-    )
-    # Only the day-versus-reference tests decide: popmon's other lights (day versus the
-    # previous day, pulls of statistics across the days of the window) measure how
-    # steady the current week is, and a steady shift would pass them.
-    lights_table = report.datastore["traffic_lights"][column]
-    decisive = lights_table[[c for c in lights_table.columns if c in REFERENCE_TESTS]].to_numpy()
-    lights = {name: int((decisive == level).sum()) for level, name in enumerate(("n_green", "n_yellow", "n_red"))}
-    return lights, report.to_html()
-
-
-def _shares(values: pd.Series) -> dict[float, float]:
-    """Each distinct value's share of ``values``, in increasing order of value."""
-    shares = values.value_counts(normalize=True).sort_index()
-    return dict(zip(shares.index.astype(float).tolist(), shares.astype(float).tolist(), strict=True))
