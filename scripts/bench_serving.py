@@ -24,6 +24,10 @@ gunicorn, one worker, 4 threads per core).
 * **Nothing lost**: impressions in the SQLite log >= 200 answers from `/recommend` (wrk
   does not count the up to 16 answers in flight when it stops, so the log may hold up to
   16 more per round, never fewer).
+* **New users**: half of the unknown users in the paths have 5 ratings in the event log
+  (seeded before the server starts), so their requests take the fold-in: a bounded read of
+  their feedback (cached per instance for 2 s), then scoring that history.
+  ``--foldin-off`` measures the same paths again with MOVIEREC_FOLDIN_EVENTS=0.
 * **Cold start**: process start -> first 200 from `/recommend`.
 * ``--compare-rev REV``: the same measurements for the server of another revision (a
   temporary `git worktree`), e.g. the one before the hardening, in the same run.
@@ -242,6 +246,24 @@ def prepare_home(home: Path, env: dict[str, str], *train_args: str) -> None:
     run("experiment", "create", "--id", "bench", "--variants", "A=svd,B=ease")
 
 
+def seed_new_users_feedback(home: Path, first_unknown: int, last_unknown: int, seed: int = 0) -> int:
+    """Half of the unknown users in the paths get 5 ratings in the event log, as if they had
+    rated on the demo page: their requests take the new-user fold-in (read, cache, score)."""
+    sys.path.insert(0, str(REPO))
+    from movierec.events import Feedback
+    from movierec.stores.local import SQLiteEventLog
+
+    rng = np.random.default_rng(seed)
+    log = SQLiteEventLog(home / "events.sqlite")
+    users = [u for u in range(first_unknown, last_unknown + 1) if u % 2 == 0]
+    for user in users:
+        for k, movie in enumerate(rng.choice(np.arange(1, 1000), size=5, replace=False)):
+            log.record_feedback(Feedback(f"seed-{user}-{k}", time.time(), f"seed-{user}", user, int(movie),
+                                         "rating", float(rng.integers(3, 6)), k + 1, None, "default"))
+    log.close()
+    return len(users)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -251,6 +273,8 @@ def main() -> int:
     parser.add_argument("--serve-args", default="", help="extra `movierec serve` options, e.g. '--workers 1 --threads 2'")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during one more wrk round")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--foldin-off", action="store_true",
+                        help="also measure with the new-user fold-in switched off (MOVIEREC_FOLDIN_EVENTS=0)")
     parser.add_argument("--small", action="store_true",
                         help="also serve models trained on ml-latest-small (9,724 movies) in the same run")
     args = parser.parse_args()
@@ -277,9 +301,16 @@ def main() -> int:
             env = {**os.environ, "MOVIEREC_HOME": str(home), "MOVIELENS_DIR": movielens,
                    "MOVIEREC_TOKEN_SECRET": "bench-secret", "MOVIEREC_BACKEND": "local"}
             prepare_home(home, env)
+            results["new_users_with_feedback"] = seed_new_users_feedback(home, 944, round(943 * 1.166))
             cmd = [sys.executable, "-m", "movierec.cli"]
             results["current"] = measure_recommend("current", cmd, env, home, REPO, args, ref_port,
                                                    ref_dir / "paths.txt", ref.pid)
+            if args.foldin_off:
+                # The same paths with the fold-in switched off: what reading and scoring a new
+                # user's feedback costs.
+                results["current, fold-in off"] = measure_recommend(
+                    "foldin-off", cmd, {**env, "MOVIEREC_FOLDIN_EVENTS": "0"}, home, REPO, args, ref_port,
+                    ref_dir / "paths.txt", ref.pid)
             if args.small:
                 # The shared copy carries one orphan row, so it is loaded as modified (with its warning).
                 small_home = root / "home-small"

@@ -33,3 +33,16 @@ def test_the_jobs_need_no_token_secret_but_serving_refuses_the_dev_key_on_gcp() 
     with pytest.raises(ConfigError, match="MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET"):
         serving_config(settings)
     assert serving_config(Settings.from_env({**env, "MOVIEREC_TOKEN_SECRET": "k" * 32})).token_secret == "k" * 32
+
+
+def test_serving_on_gcp_refuses_the_auth_emulator_beside_real_firestore() -> None:
+    from movierec.errors import ConfigError
+    from movierec.serving.app import serving_config
+    from movierec.settings import Settings
+
+    env = {"MOVIEREC_BACKEND": "gcp", "GOOGLE_CLOUD_PROJECT": "p", "MOVIEREC_ARTIFACT_BUCKET": "b",
+           "MOVIEREC_TOKEN_SECRET": "k" * 32, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
+    with pytest.raises(ConfigError, match="FIREBASE_AUTH_EMULATOR_HOST is set on Google Cloud"):
+        serving_config(Settings.from_env(env))
+    # the emulator tests: both emulators together
+    serving_config(Settings.from_env({**env, "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8081"}))

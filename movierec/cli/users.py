@@ -46,9 +46,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _user_id(raw: str) -> int:
+    from movierec.serving.http import MAX_ID  # the bound every request's user_id is held to
+
     value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a user id is a non-negative integer, got {raw!r}")
+    if not 0 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"a user id is an integer in [0, {MAX_ID}], got {raw!r}")
     return value
 
 

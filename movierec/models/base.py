@@ -50,7 +50,8 @@ RATINGS_IN_ARTIFACT_MAX = 5_000_000
 def seen_index_dtype(n_items: int) -> type[np.unsignedinteger] | type[np.signedinteger]:
     """The narrowest dtype for item positions: the training history is most of a large
     artifact (25M ratings), and uint16 halves what a cold start downloads and verifies."""
-    return np.uint16 if n_items <= np.iinfo(np.uint16).max + 1 else np.int32
+    # Strictly below the top: a scorer's ``rows + 1`` on uint16 positions must not wrap.
+    return np.uint16 if n_items <= np.iinfo(np.uint16).max else np.int32
 
 
 def history_arrays(matrix: InteractionMatrix, ratings: pd.DataFrame | None = None) -> dict[str, np.ndarray]:

@@ -82,7 +82,7 @@ def _dense_item_item(scorer: ItemItemScorer, user: int, items: np.ndarray) -> np
 
 
 def _sparse_item_item(scorer: SparseItemItemScorer, user: int, items: np.ndarray) -> np.ndarray:
-    rows = scorer.seen(user)
+    rows = np.asarray(scorer.seen(user), dtype=np.intp)  # stored positions may be uint16
     starts, stops = scorer.indptr[rows], scorer.indptr[rows + 1]
     lengths = stops - starts
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())

@@ -57,7 +57,7 @@ class Scorer(UserItemIds):
         self.user_ids = np.asarray(arrays["user_ids"], dtype=np.int64)
         self.item_ids = np.asarray(arrays["item_ids"], dtype=np.int64)
         self.seen_indptr = np.asarray(arrays["seen_indptr"], dtype=np.int64)
-        # Kept in its stored dtype (uint16 up to 65,536 items): widening 25M positions to
+        # Kept in its stored dtype (uint16 up to 65,535 items): widening 25M positions to
         # int64 cost a large catalogue's cold start seconds and 200 MB.
         self.seen_indices = np.asarray(arrays["seen_indices"])
         if not np.issubdtype(self.seen_indices.dtype, np.integer):
@@ -248,11 +248,15 @@ class SparseItemItemScorer(Scorer):
         return self._score_rows(items)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.intp)  # stored positions may be uint16
         starts, stops = self.indptr[rows], self.indptr[rows + 1]
         lengths = stops - starts
         # Positions of every entry of the seen rows, without a Python loop over rows.
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        return np.bincount(self.indices[offsets], weights=self.data[offsets], minlength=self.n_items)
+        # bincount of nothing is int64 even with weights: a user whose seen movies all lie
+        # outside B's covered head would get an integer array that -inf cannot mask.
+        return np.bincount(self.indices[offsets], weights=self.data[offsets], minlength=self.n_items).astype(
+            np.float64, copy=False)
 
 
 class EmbeddingScorer(Scorer):

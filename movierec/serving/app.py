@@ -74,6 +74,9 @@ def serving_config(settings: Settings) -> ServingConfig:
     guess), and for the development token key on Google Cloud (anyone could forge tokens)."""
     if settings.backend == "gcp" and settings.has_dev_token_secret:
         raise ConfigError("MOVIEREC_BACKEND=gcp needs MOVIEREC_TOKEN_SECRET (Secret Manager)")
+    if settings.backend == "gcp" and settings.auth_emulator_host and not settings.firestore_emulator_host:
+        # firebase-admin trusts unsigned tokens whenever this is set: never beside real Firestore.
+        raise ConfigError("FIREBASE_AUTH_EMULATOR_HOST is set on Google Cloud: unset it (the emulator accepts forged tokens)")
     try:
         scale = rating_scale_of(settings.dataset)
     except DataError as exc:

@@ -184,7 +184,8 @@ class RecommendService:
             raise Unavailable("the event log could not store this impression") from None
         items = _items(models, movie_ids, scores)
         if req.explain:  # after the impression: the stored latency is the ranking's alone
-            items = with_reasons(items, merged.item_models() if merged else models * len(items), req.user_id)
+            items = with_reasons(items, merged.item_models() if merged else models * len(items), req.user_id,
+                                 fallback=fallback)
         return {
             "request_id": request_id,
             "user_id": req.user_id,

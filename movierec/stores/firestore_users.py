@@ -51,7 +51,9 @@ class FirestoreUserDirectory:
         with self._guard(f"read of {COLLECTION}/{uid}"):
             snapshot = self._client.collection(COLLECTION).document(uid).get(**self._opts)
         data = snapshot.to_dict() if snapshot.exists else None
-        return None if data is None else int(data["user_id"])
+        value = None if data is None else data.get("user_id")
+        # A document without a whole user id links nothing (the uid is refused as unlinked).
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def link(self, uid: str, user_id: int) -> None:
         validate_event_id("uid", uid)

@@ -119,6 +119,10 @@ class WebPages:
             return json_response(200, {"mode": self.auth_mode, "emulator": self.auth_emulator})
         if path == "/api/ab":
             return self._ab()  # JSON answers are no-store (movierec.responses)
+        if self.auth_mode == "firebase" and (path == "/api/users" or movies.RATINGS_PATH.fullmatch(path)):
+            # Who the users are and what they rated is exactly what the identity mode protects:
+            # the page's user list and rating history are for the trusting local demo only.
+            return error_response(403, "forbidden", "user lists and ratings are not served with MOVIEREC_AUTH=firebase")
         if path == "/api/users":
             return self._users()
         if movies.is_movie_path(path):

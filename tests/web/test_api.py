@@ -214,3 +214,13 @@ def test_with_the_auth_emulator_the_page_may_reach_it(make_client, local_env):
     assert client.get("/api/auth").get_json() == {"mode": "firebase", "emulator": "http://127.0.0.1:9099"}
     csp = client.get("/").headers["Content-Security-Policy"]
     assert csp.endswith("connect-src 'self' http://127.0.0.1:9099") and "default-src 'self'" in csp
+
+
+def test_with_firebase_auth_no_one_lists_users_or_reads_their_ratings(make_client, local_env):
+    client = make_client({**local_env, "MOVIEREC_AUTH": "firebase", "GOOGLE_CLOUD_PROJECT": "demo-p",
+                          "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    for path in ("/api/users", "/api/users/196/ratings"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert "MOVIEREC_AUTH=firebase" in response.get_json()["error"]["message"]
+    assert client.get("/api/movies?q=fargo").status_code == 200  # the catalogue itself stays public
