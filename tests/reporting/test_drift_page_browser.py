@@ -16,7 +16,7 @@ from movierec.reporting.drift import run_drift_report
 from movierec.stores.local import LocalArtifactStore, SQLiteEventLog
 from tests.fixtures.serving import REPO
 from tests.reporting.test_drift import DAY, NOW, alerter, ml_popularity, simulate  # noqa: F401 (fixture)
-from tests.web.test_page_browser import CHROMIUM_ARGS, WAIT_MS, sync_playwright  # noqa: F401 (fixture)
+from tests.web.browser import CHROMIUM_ARGS, WAIT_MS, require_playwright
 
 ARTIFACTS = REPO / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -38,7 +38,12 @@ def one_day_report(tmp_path, ml_popularity, published):  # noqa: F811
     return tmp_path / "artifacts", report, saved
 
 
-def test_both_drift_pages_read_at_390_px_with_one_day_of_data(one_day_report, sync_playwright):  # noqa: F811
+@pytest.fixture(scope="module")
+def sync_playwright():
+    return require_playwright()
+
+
+def test_both_drift_pages_read_at_390_px_with_one_day_of_data(one_day_report, sync_playwright):
     root, report, saved = one_day_report
     assert report.verdict == "drift" and saved.evidently_key is not None
     ARTIFACTS.mkdir(exist_ok=True)
