@@ -82,10 +82,8 @@ def _dense_item_item(scorer: ItemItemScorer, user: int, items: np.ndarray) -> np
 
 
 def _sparse_item_item(scorer: SparseItemItemScorer, user: int, items: np.ndarray) -> np.ndarray:
-    rows = np.asarray(scorer.seen(user), dtype=np.intp)  # stored positions may be uint16
-    starts, stops = scorer.indptr[rows], scorer.indptr[rows + 1]
-    lengths = stops - starts
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    rows = scorer.seen(user)
+    offsets, lengths = scorer.row_entries(rows)
     seen_row = np.repeat(np.arange(len(rows)), lengths)  # which seen item each entry belongs to
     column = np.full(scorer.n_items, -1)
     column[items] = np.arange(len(items))

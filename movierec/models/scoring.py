@@ -247,12 +247,16 @@ class SparseItemItemScorer(Scorer):
     def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
         return self._score_rows(items)
 
-    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+    def row_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``indices``/``data`` of every entry of ``rows``, each row's entry count),
+        without a Python loop over rows."""
         rows = np.asarray(rows, dtype=np.intp)  # stored positions may be uint16
         starts, stops = self.indptr[rows], self.indptr[rows + 1]
         lengths = stops - starts
-        # Positions of every entry of the seen rows, without a Python loop over rows.
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum()), lengths
+
+    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        offsets, _ = self.row_entries(rows)
         # bincount of nothing is int64 even with weights: a user whose seen movies all lie
         # outside B's covered head would get an integer array that -inf cannot mask.
         return np.bincount(self.indices[offsets], weights=self.data[offsets], minlength=self.n_items).astype(
