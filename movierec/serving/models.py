@@ -71,9 +71,11 @@ class ModelCache:
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        on_load: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.refresh_seconds = refresh_seconds
+        self.on_load = on_load  # after each model loaded: it lives until the next version
         self.clock, self.wall_clock = clock, wall_clock
         self._slots: dict[tuple[str, str | None], _Slot] = {}
         self._lock = threading.Lock()
@@ -113,6 +115,7 @@ class ModelCache:
             slot.model = load_model(self.store, name, target, self.wall_clock())
             slot.error, slot.refused_version, slot.earlier = None, None, False
             log.info("loaded model %s %s", name, target)
+            self.on_load()
         except ArtifactError as exc:
             slot.error, slot.refused_version = "verification_failed", target
             log.error("refused model version %s %s: %s", name, target, exc)
@@ -136,6 +139,7 @@ class ModelCache:
                 log.error("earlier version refused too: %s", exc)
                 continue
             slot.earlier = True
+            self.on_load()
             log.error("live version %s of %s refused; serving the earlier verified version %s",
                       refused, name, candidate)
             return

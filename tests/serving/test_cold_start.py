@@ -3,6 +3,7 @@ that verifies, on both real artifact stores; the popular fallback only when none
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -101,3 +102,30 @@ def test_healthz_and_recommend_say_which_version_a_cold_start_serves(make_client
     assert body["models"]["svd"] | {"loaded_at": None, "error": None} == {
         "version": second, "loaded_at": None, "error": None, "refused_version": third, "earlier_than_live": True,
     }
+
+
+def _tracked(obj: object) -> bool:
+    """Whether the cyclic collector walks ``obj`` (frozen objects are outside its generations)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_each_model_loaded_leaves_the_collectors_sight(store) -> None:
+    """A full collection over a model's objects was a pause of 16-37 ms for every request in
+    flight: the cache calls ``on_load`` (``gc.freeze`` in serving) after each version it loads."""
+    loads: list[str] = []
+    first = live_version(store, "svd")
+    cache = ModelCache(store, refresh_seconds=0.0, on_load=lambda: loads.append("loaded"))
+    assert cache.get("svd") is not None and loads == ["loaded"]
+    assert cache.get("svd") is not None and loads == ["loaded"]  # unchanged pointer: nothing loaded
+
+    bad = new_version(store, first, 1, corrupt=True)
+    set_live_version(store, "svd", bad, previous=first)
+    assert cache.get("svd").version == first and loads == ["loaded"]  # refused: nothing new held
+
+    try:
+        frozen = ModelCache(store, refresh_seconds=60.0, on_load=gc.freeze).get("svd")  # the earlier version
+        assert frozen is not None and frozen.version == first
+        assert not _tracked(frozen.titles)
+        assert _tracked(["a request's object", []])  # new objects are still collected
+    finally:
+        gc.unfreeze()
