@@ -45,6 +45,7 @@ SERVING_MODULES = (
     "movierec/models/ranked.py",
     "movierec/models/reasons.py",
     "movierec/models/scoring.py",
+    "movierec/models/top_lists.py",
 )
 REQUIREMENTS = "requirements-serving.txt"
 _EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -36,6 +36,8 @@ import scipy.sparse as sp
 
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData, history_arrays
+from movierec.models.scoring import SparseItemItemScorer
+from movierec.models.top_lists import top_lists_arrays
 
 DEFAULT_L2 = 500.0
 DEFAULT_KEEP = 256  # weights kept per item when pruning is not chosen on validation
@@ -43,6 +45,10 @@ DENSE_MAX_ITEMS = 4_000  # a dense float32 B up to 64 MB; pruned beyond
 MAX_ITEMS = 20_000  # a 1.6 GB float32 Gram, ~1.5 min per Cholesky inverse on 2 cores
 _GRAM_COLUMNS_PER_BLOCK = 2_048  # bounds the sparse partial products of X^T X
 _ROWS_PER_BLOCK = 1_024  # bounds the temporaries of symmetrising and pruning
+# A pruned B's user whose seen rows hold more weights than this (about 1 ms of summing at
+# ~10 ns a weight, scripts/bench_scale.py) is ranked at training: see models.top_lists.
+HEAVY_USER_WEIGHTS = 100_000
+TOP_LIST_LENGTH = 100  # the API's largest top_n (serving.http.MAX_TOP_N, tested)
 
 
 def covered_items(matrix: sp.csr_matrix, max_items: int) -> np.ndarray:
@@ -142,12 +148,14 @@ class EASE(Trainer):
         keep: int | None = None,
         max_items: int = MAX_ITEMS,
         dense_max_items: int = DENSE_MAX_ITEMS,
+        heavy_user_weights: int = HEAVY_USER_WEIGHTS,
         seed: int = 42,
     ) -> None:
         self.l2 = l2
         self.keep = keep
         self.max_items = max_items
         self.dense_max_items = dense_max_items
+        self.heavy_user_weights = heavy_user_weights
         self.seed = seed
 
     def fit(self, data: TrainingData) -> ModelArtifact:
@@ -175,9 +183,21 @@ class EASE(Trainer):
             weights_indices=pruned.indices.astype(np.int32),
             weights_data=pruned.data.astype(np.float32),
         )
+        scorer = SparseItemItemScorer(arrays)  # ranks the heavy users exactly as serving would
+        heavy = heavy_users(scorer, self.heavy_user_weights)
+        arrays.update(top_lists_arrays(scorer, heavy, TOP_LIST_LENGTH))
         covered = float(matrix.matrix[:, items].nnz / max(matrix.matrix.nnz, 1))
-        params = {**params, "covered_items": len(items), "covered_interactions": covered}
+        params = {**params, "covered_items": len(items), "covered_interactions": covered,
+                  "top_lists": {"users": len(heavy), "above_weights": self.heavy_user_weights,
+                                "length": TOP_LIST_LENGTH}}
         return ModelArtifact(self.name, "sparse_item_item", arrays, params=params, data_fingerprint=data.fingerprint)
+
+
+def heavy_users(scorer: SparseItemItemScorer, weights: int) -> np.ndarray:
+    """Positions of the users whose seen items' rows hold more than ``weights`` entries of B."""
+    row_lengths = np.diff(scorer.indptr)[scorer.seen_indices.astype(np.intp)]
+    owner = np.repeat(np.arange(scorer.n_users), np.diff(scorer.seen_indptr))
+    return np.flatnonzero(np.bincount(owner, weights=row_lengths, minlength=scorer.n_users) > weights)
 
 
 def _lower_to_symmetric(p: np.ndarray) -> None:

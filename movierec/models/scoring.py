@@ -9,8 +9,8 @@ Every artifact carries the vocabularies and the training history:
 - ``seen_indptr``, ``seen_indices``: per-user CSR of the items seen in training,
   never recommended back to that user;
 - ``item_popularity``: training interactions per item, for the popular fallback;
-- optionally ``seen_ratings``, ``seen_times``: parallel to ``seen_indices``, the rating
-  and the time of each seen item (artifacts written before them have neither).
+- optionally ``seen_ratings``, ``seen_times`` (parallel to ``seen_indices``: the rating and
+  time of each seen item), and the heaviest users' lists (:mod:`movierec.models.top_lists`).
 
 :attr:`Scorer.score_meaning` says what a score is, in words; which seen items make a
 score is :mod:`movierec.models.reasons`.
@@ -32,6 +32,7 @@ from movierec.errors import ArtifactError
 from movierec.ids import UserItemIds
 from movierec.models.foldin import biased_mf_user, ials_user
 from movierec.models.ranked import History, Ranked, optional_per_seen, top_n
+from movierec.models.top_lists import TopLists
 
 # What the scores of the popular fallback are (every scorer's _popular returns these).
 POPULARITY_MEANING = "number of ratings in the training data (popularity)"
@@ -69,6 +70,7 @@ class Scorer(UserItemIds):
         self.seen_times = optional_per_seen(arrays, "seen_times", np.integer, len(self.seen_indices))
         # Popularity order computed once: the fallback is on the hot path for new users.
         self._popular_order = np.lexsort((np.arange(self.n_items), -self.item_popularity))
+        self.top_lists = TopLists.of(arrays, self.n_users, self.n_items)  # the heavy users' lists
 
     def seen(self, user: int) -> np.ndarray:
         return self.seen_indices[self.seen_indptr[user] : self.seen_indptr[user + 1]]
@@ -99,18 +101,25 @@ class Scorer(UserItemIds):
         """
         user = int(self.user_index(user_id)[0])
         extra = self.item_index(np.asarray(exclude)) if exclude is not None and len(exclude) else None
+        extra = extra[extra >= 0] if extra is not None else None
         if user < 0:
             blocked = np.zeros(self.n_items, dtype=bool)
             if extra is not None:
-                blocked[extra[extra >= 0]] = True
+                blocked[extra] = True
             return self._recommend_history(history, n, blocked)
+        listed = self.top_lists.top(user, n, extra) if self.top_lists is not None else None
+        top, scores = listed if listed is not None else self.ranked_positions(user, n, extra)
+        return Ranked(self.item_ids[top], scores)
+
+    def ranked_positions(self, user: int, n: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(item positions, scores) of known ``user``'s best ``n`` unseen items, scored in full."""
         scores = self.score(np.array([user]))[0]  # a fresh array: ours to overwrite
         scores[~np.isfinite(scores)] = -np.inf
         scores[self.seen(user)] = -np.inf
-        if extra is not None:
-            scores[extra[extra >= 0]] = -np.inf
+        if exclude is not None:
+            scores[exclude] = -np.inf
         top = top_n(scores, n)
-        return Ranked(self.item_ids[top], scores[top])
+        return top, scores[top]
 
     def _recommend_history(self, history: History | None, n: int, blocked: np.ndarray) -> Ranked:
         if history is None:
@@ -236,7 +245,7 @@ class SparseItemItemScorer(Scorer):
         self.indptr = np.asarray(arrays["weights_indptr"], dtype=np.int64)
         self.indices = np.asarray(arrays["weights_indices"], dtype=np.int64)
         self.data = np.asarray(arrays["weights_data"], dtype=np.float64)
-        if len(self.indptr) != self.n_items + 1 or self.indptr[-1] != len(self.indices) != len(self.data):
+        if len(self.indptr) != self.n_items + 1 or not self.indptr[-1] == len(self.indices) == len(self.data):
             raise ArtifactError("sparse_item_item weights do not match the item vocabulary")
         if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= self.n_items):
             raise ArtifactError("sparse_item_item weights point outside the item vocabulary")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from movierec.errors import ArtifactError
 from movierec.models.base import TrainingData
 from movierec.models.ease import (
     EASE,
@@ -114,3 +115,11 @@ def test_a_catalogue_beyond_max_items_fits_the_head_only(small_data: TrainingDat
     rows = np.diff(artifact.arrays["weights_indptr"])
     assert np.count_nonzero(rows) <= 50  # only covered items have weights
     assert 0 < artifact.params["covered_interactions"] < 1
+
+
+def test_a_sparse_artifact_whose_weights_do_not_line_up_is_refused(small_data: TrainingData):
+    arrays = EASE(l2=300.0, keep=40).fit(small_data).arrays
+    for key in ("weights_data", "weights_indices"):  # one array short (a short weights_data once got through)
+        damaged = {**arrays, key: arrays[key][:-1]}
+        with pytest.raises(ArtifactError, match="do not match"):
+            scorer_for("sparse_item_item", damaged)
