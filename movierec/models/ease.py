@@ -45,9 +45,10 @@ DENSE_MAX_ITEMS = 4_000  # a dense float32 B up to 64 MB; pruned beyond
 MAX_ITEMS = 20_000  # a 1.6 GB float32 Gram, ~1.5 min per Cholesky inverse on 2 cores
 _GRAM_COLUMNS_PER_BLOCK = 2_048  # bounds the sparse partial products of X^T X
 _ROWS_PER_BLOCK = 1_024  # bounds the temporaries of symmetrising and pruning
-# A pruned B's user whose seen rows hold more weights than this (about 1 ms of summing at
-# ~10 ns a weight, scripts/bench_scale.py) is ranked at training: see models.top_lists.
-HEAVY_USER_WEIGHTS = 100_000
+# A pruned B's user whose seen rows hold more weights than this (about 0.5 ms of summing at
+# ~10 ns a weight; ml-100k's dense p99 is 1 ms, scripts/bench_scale.py) is ranked at
+# training: see models.top_lists. On ml-latest-small that is 46% of the users, 0.3 MB.
+HEAVY_USER_WEIGHTS = 50_000
 TOP_LIST_LENGTH = 100  # the API's largest top_n (serving.http.MAX_TOP_N, tested)
 
 

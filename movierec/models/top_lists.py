@@ -2,17 +2,18 @@ r"""Precomputed top lists: the exact ranked lists of the users a scorer is slowe
 
 A pruned EASE scores a user by summing the weight rows of every movie they saw, so one
 user's cost grows with their history: on ml-latest-small (9,724 movies, 128 weights per
-row) the median user sums 43,000 entries in 0.5 ms, the heaviest (2,698 movies)
-345,000 in 7 ms, and the p99 of one call was 4.6x ml-100k's. Training ranks those
+row) the median user sums 43,000 weights in about 0.3-0.5 ms, the heaviest (2,698 movies)
+takes 7 ms, and the p99 of one call was 4.6x ml-100k's. Training ranks those
 *heavy* users -- whose rows hold more than a budget of entries -- with the serving scorer
 itself and stores their best ``length`` unseen movies and scores. Serving answers them
 from the list: the same items, scores and order as scoring them (tested), in O(n).
 
-Arrays (optional in an artifact; all four or none), a CSR over the listed users:
+Arrays (optional in an artifact; all or none), a CSR over the listed users:
 
 - ``top_users``: sorted user positions that have a list;
 - ``top_indptr``: list k is ``top_items[top_indptr[k]:top_indptr[k + 1]]``;
-- ``top_items``: item positions, best first; ``top_scores``: their float64 scores.
+- ``top_items``: item positions, best first; ``top_scores``: their float64 scores;
+- ``top_length``: the length of a full list.
 
 A list shorter than ``top_length`` holds every rankable movie of that user (``top_n``
 keeps finite scores only), so any ``n`` is answered from it; a full list answers any
