@@ -25,6 +25,7 @@ from typing import Any
 
 import gunicorn.app.base
 
+from movierec.serving.balance import ConnectionBoard
 from movierec.serving.worker import BoundedThreadWorker, ReadDeadlines
 from movierec.settings import Settings
 
@@ -69,7 +70,8 @@ def gunicorn_options(config: ServerConfig) -> dict[str, Any]:
     worker = type(
         "BoundedThreadWorker",
         (BoundedThreadWorker,),
-        {"deadlines": ReadDeadlines(config.header_timeout, config.body_timeout)},
+        {"deadlines": ReadDeadlines(config.header_timeout, config.body_timeout),
+         "board": ConnectionBoard() if config.workers > 1 else None},  # made here, before the fork
     )
     return {
         "bind": f"{config.host}:{config.port}",

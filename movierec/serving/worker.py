@@ -19,6 +19,9 @@ a connection on the main loop's poller until its whole header block has arrived
 - **JSON errors**: the errors gunicorn answers by itself (a bad request line, a header too
   large, a bad chunk) leave as ``{"error": {"code", "message"}}`` like every API error,
   not as gunicorn's HTML page.
+- **balanced connections**: a worker holding more connections than another leaves a
+  pending one to it for up to 2 ms (:mod:`movierec.serving.balance`), so kept-alive
+  connections spread over the workers instead of piling on the first to wake.
 - **drain on SIGTERM**: the worker stops accepting and closes its listening sockets at
   once (new connections are refused, not left in a backlog), closes the connections that
   have sent nothing, and lets in-flight requests finish within ``graceful_timeout``.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import selectors
 import socket
 import time
@@ -38,6 +42,8 @@ from typing import Any
 from gunicorn.http import errors as gerr
 from gunicorn.util import write_nonblock
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from movierec.serving.balance import ConnectionBoard
 
 HEADER_END = b"\r\n\r\n"
 # A header block still incomplete past this many bytes goes to gunicorn's parser, whose
@@ -114,7 +120,15 @@ class BoundedThreadWorker(ThreadWorker):
             self._notified_at = now
             super().notify()
 
+    # Connections per worker, shared by the server's workers (set by the server); a worker
+    # holding more than another leaves it a pending connection for up to this long.
+    board: ConnectionBoard | None = None
+    yield_accept_seconds = 0.002
+    _yielding_since = float("-inf")
+
     def accept(self, listener: Any) -> None:
+        if self._leave_to_another_worker():
+            return  # the listener stays readable: the next pass decides again
         try:
             client, address = listener.accept()
         except OSError as exc:
@@ -122,7 +136,33 @@ class BoundedThreadWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
+        self._post_connections()
         self._await_header(TConn(self.cfg, client, address, listener.getsockname()))
+
+    def _leave_to_another_worker(self) -> bool:
+        """Whether a live worker holds fewer connections, and this one has not yet waited
+        ``yield_accept_seconds`` for it to take the pending one (it was woken by the same
+        event; a busy one may be slow to get there, so the wait is bounded)."""
+        if self.board is None:
+            return False
+        now = time.monotonic()
+        fewest = self.board.fewest_elsewhere(os.getpid(), now)
+        if fewest is None or self.nr_conns <= fewest:
+            return False
+        if now - self._yielding_since > 50 * self.yield_accept_seconds:  # a new pending connection
+            self._yielding_since = now
+        if now - self._yielding_since < self.yield_accept_seconds:
+            return True
+        self._yielding_since = float("-inf")
+        return False
+
+    def _post_connections(self) -> None:
+        if self.board is not None:  # a draining worker accepts nothing: never one to leave a connection to
+            self.board.post(self.age, os.getpid(), self.nr_conns if self.alive else 1 << 30)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        self._post_connections()  # every pass: closes and drops happen all over gunicorn's loop
+        super().wait_for_and_dispatch_events(timeout)
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """A kept-alive connection's next request starts: its header is read on the poller too."""
