@@ -186,7 +186,7 @@ class EASE(Trainer):
         )
         scorer = SparseItemItemScorer(arrays)  # ranks the heavy users exactly as serving would
         heavy = heavy_users(scorer, self.heavy_user_weights)
-        arrays.update(top_lists_arrays(scorer, heavy, TOP_LIST_LENGTH))
+        arrays.update(top_lists_arrays(scorer, heavy, TOP_LIST_LENGTH, arrays["seen_indices"].dtype.type))
         covered = float(matrix.matrix[:, items].nnz / max(matrix.matrix.nnz, 1))
         params = {**params, "covered_items": len(items), "covered_interactions": covered,
                   "top_lists": {"users": len(heavy), "above_weights": self.heavy_user_weights,

@@ -31,13 +31,10 @@ import numpy as np
 
 from movierec.errors import ArtifactError
 
-KEYS = ("top_users", "top_indptr", "top_items", "top_scores")
+KEYS = ("top_users", "top_indptr", "top_items", "top_scores", "top_length")
 
 
 class RanksKnownUsers(Protocol):
-    @property
-    def n_items(self) -> int: ...
-
     def ranked_positions(self, user: int, n: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -54,8 +51,8 @@ class TopLists:
         present = [k for k in KEYS if k in arrays]
         if not present:
             return None
-        if len(present) != len(KEYS) or "top_length" not in arrays:
-            raise ArtifactError(f"top lists need all of {', '.join(KEYS)} and top_length")
+        if len(present) != len(KEYS):
+            raise ArtifactError(f"top lists need all of {', '.join(KEYS)}")
         users = np.asarray(arrays["top_users"], dtype=np.int64)
         indptr = np.asarray(arrays["top_indptr"], dtype=np.int64)
         items, scores = np.asarray(arrays["top_items"]), np.asarray(arrays["top_scores"], dtype=np.float64)
@@ -85,12 +82,14 @@ class TopLists:
         return items[:n].astype(np.intp), scores[:n]
 
 
-def top_lists_arrays(scorer: RanksKnownUsers, users: np.ndarray, length: int) -> dict[str, np.ndarray]:
-    """The arrays of ``users``' (positions) lists of ``length``, ranked by ``scorer`` as it serves."""
+def top_lists_arrays(
+    scorer: RanksKnownUsers, users: np.ndarray, length: int, item_dtype: type[np.integer]
+) -> dict[str, np.ndarray]:
+    """The arrays of ``users``' (positions) lists of ``length``, ranked by ``scorer`` as it
+    serves; item positions in ``item_dtype`` (the artifact's ``seen_indices`` dtype)."""
     users = np.unique(np.asarray(users, dtype=np.int64))
     ranked = [scorer.ranked_positions(int(u), length) for u in users]
     lengths = np.array([len(items) for items, _ in ranked], dtype=np.int64)
-    item_dtype = np.uint16 if scorer.n_items <= np.iinfo(np.uint16).max else np.int32
     return {
         "top_users": users,
         "top_indptr": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),

@@ -18,7 +18,7 @@ from movierec.serving.http import MAX_TOP_N
 def scorers(small_data: TrainingData) -> tuple[SparseItemItemScorer, SparseItemItemScorer, int]:
     """(with lists for the users above the median work, the same artifact without lists, that median)."""
     plain = EASE(l2=300.0, keep=40).fit(small_data)
-    without = scorer_for(plain.kind, {k: v for k, v in plain.arrays.items() if k not in (*KEYS, "top_length")})
+    without = scorer_for(plain.kind, {k: v for k, v in plain.arrays.items() if k not in KEYS})
     assert isinstance(without, SparseItemItemScorer) and without.top_lists is None
     work = np.array([np.diff(without.indptr)[without.seen(u).astype(np.intp)].sum() for u in range(without.n_users)])
     median = int(np.median(work))
