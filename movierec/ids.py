@@ -38,6 +38,13 @@ class UserItemIds:
         """Row of each raw user id, -1 for users not in the vocabulary."""
         return lookup(self.user_ids, raw_ids)
 
+    def user_row(self, raw_id: int) -> int:
+        """Row of one raw user id, -1 if absent: the per-request path, without the array
+        round trip of :meth:`user_index` (about 10 µs a call, several calls a request)."""
+        ids = self.user_ids
+        at = int(ids.searchsorted(raw_id))
+        return at if at < ids.size and ids[at] == raw_id else -1
+
     def item_index(self, raw_ids: ArrayLike) -> np.ndarray:
         """Column of each raw item id, -1 for items not in the vocabulary."""
         return lookup(self.item_ids, raw_ids)

@@ -94,7 +94,7 @@ class Catalogue:
 
     def user_ratings(self, user_id: int, limit: int) -> list[UserRating] | None:
         """The user's training ratings, most recent first (None: a user the model does not know)."""
-        user = int(self.scorer.user_index(user_id)[0])
+        user = self.scorer.user_row(user_id)
         if user < 0:
             return None
         lo, hi = self.scorer.seen_indptr[user], self.scorer.seen_indptr[user + 1]

@@ -47,7 +47,7 @@ def explain(scorer: Scorer, user_id: int, item_ids: np.ndarray, k: int = 3) -> l
     (empty tuples). Cost: one row of weights per asked item, never the whole catalogue.
     """
     items = scorer.item_index(np.asarray(item_ids, dtype=np.int64))
-    user = int(scorer.user_index(user_id)[0])
+    user = scorer.user_row(user_id)
     reasons: list[tuple[Reason, ...]] = [() for _ in items]
     known = np.flatnonzero(items >= 0)
     weights = contributions(scorer, user, items[known]) if user >= 0 and len(known) else None

@@ -89,7 +89,7 @@ class Scorer(UserItemIds):
         raise ArtifactError(f"{self.kind} models rank items; they do not predict ratings")
 
     def knows(self, user_id: int) -> bool:
-        return bool(self.user_index(user_id)[0] >= 0)
+        return self.user_row(user_id) >= 0
 
     def recommend(
         self, user_id: int, n: int, exclude: np.ndarray | None = None, history: History | None = None
@@ -99,7 +99,7 @@ class Scorer(UserItemIds):
         Unknown users are ranked for their ``history`` (never recommended back) when this
         model can score it, else get the most popular items (``fallback="popular"``).
         """
-        user = int(self.user_index(user_id)[0])
+        user = self.user_row(user_id)
         extra = self.item_index(np.asarray(exclude)) if exclude is not None and len(exclude) else None
         extra = extra[extra >= 0] if extra is not None else None
         if user < 0:

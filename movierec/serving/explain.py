@@ -35,7 +35,7 @@ def with_reasons(
         scorer = model.scorer
         for row in rows:
             explained[row]["score_meaning"] = scorer.score_meaning
-        if scorer.user_index(user_id)[0] < 0:  # ranked for recent feedback: no training history
+        if scorer.user_row(user_id) < 0:  # ranked for recent feedback: no training history
             continue
         movie_ids = np.array([items[i]["movie_id"] for i in rows], dtype=np.int64)
         for row, reasons in zip(rows, explain(scorer, user_id, movie_ids, k)):

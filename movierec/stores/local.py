@@ -115,6 +115,9 @@ class LocalArtifactStore:
             raise BackendUnavailable(f"cannot delete artifact {key!r} in {self.describe()}: {exc}") from exc
 
 
+BUSY_STEP_MS = 50
+
+
 class SQLiteEventLog:
     """The EventLog in one SQLite file, safe for the threads of one process and for
     several processes (gunicorn workers) on one machine.
@@ -195,7 +198,10 @@ class SQLiteEventLog:
     def _conn_within_budget(self) -> sqlite3.Connection:
         """This thread's connection, waiting for a held lock no longer than the request's budget."""
         conn = self._conn()
-        wait_ms = int(time_left(self.busy_timeout_ms / 1000) * 1000)
+        # Whole steps of BUSY_STEP_MS (rounded down, at least one): the budget left differs by
+        # a millisecond from one request to the next, and each change costs a PRAGMA statement.
+        left_ms = int(time_left(self.busy_timeout_ms / 1000) * 1000)
+        wait_ms = max(min(left_ms, BUSY_STEP_MS), left_ms // BUSY_STEP_MS * BUSY_STEP_MS)
         if wait_ms != getattr(self._local, "busy_ms", self.busy_timeout_ms):
             conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
             self._local.busy_ms = wait_ms

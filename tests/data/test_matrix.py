@@ -63,6 +63,14 @@ def test_index_lookup_flags_unknown_ids() -> None:
     assert built.item_index([]).tolist() == []
 
 
+def test_one_user_row_agrees_with_the_array_lookup() -> None:
+    built = InteractionMatrix.from_ratings(_ratings([(5, 50, 1.0), (9, 90, 1.0)]))
+    probes = [0, 4, 5, 6, 9, 10, 10**12, -1]
+
+    assert [built.user_row(u) for u in probes] == built.user_index(probes).tolist()
+    assert [built.user_row(u) for u in probes] == [-1, -1, 0, -1, 1, -1, -1, -1]
+
+
 def test_ml100k_round_trip(ml100k: MovieLens) -> None:
     ratings = ml100k.ratings
     built = InteractionMatrix.from_ratings(ratings)

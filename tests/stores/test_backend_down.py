@@ -13,6 +13,7 @@ import pytest
 
 from movierec.errors import BackendUnavailable
 from movierec.events import Feedback
+from movierec.stores.deadline import within
 from movierec.stores.firestore import FirestoreEventLog
 from movierec.stores.gcs import GCSArtifactStore
 from movierec.stores.local import SQLiteEventLog
@@ -143,3 +144,21 @@ def test_sqlite_waits_for_a_short_lock_instead_of_failing(tmp_path: Path) -> Non
     finally:
         release.join()
         holder.close()
+
+
+def test_sqlite_waits_for_a_held_lock_no_longer_than_the_request_budget(tmp_path: Path) -> None:
+    """The lock wait is the request's budget left (in whole 50 ms steps), not busy_timeout."""
+    path = tmp_path / "events.sqlite"
+    log = SQLiteEventLog(path, busy_timeout_ms=20_000)
+    log.ping()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    try:
+        with within(0.3), pytest.raises(BackendUnavailable, match="locked"):
+            log.record_feedback(event())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert time.monotonic() - started < 10  # 20 s had the budget been ignored
+    assert log.record_feedback(event()) is True
