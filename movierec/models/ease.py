@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from movierec.models.artifact import ModelArtifact
 from movierec.models.base import Trainer, TrainingData, history_arrays
-from movierec.models.scoring import SparseItemItemScorer
+from movierec.models.scoring import ItemItemScorer, SparseItemItemScorer
 from movierec.models.top_lists import top_lists_arrays
 
 DEFAULT_L2 = 500.0
@@ -45,9 +45,11 @@ DENSE_MAX_ITEMS = 4_000  # a dense float32 B up to 64 MB; pruned beyond
 MAX_ITEMS = 20_000  # a 1.6 GB float32 Gram, ~1.5 min per Cholesky inverse on 2 cores
 _GRAM_COLUMNS_PER_BLOCK = 2_048  # bounds the sparse partial products of X^T X
 _ROWS_PER_BLOCK = 1_024  # bounds the temporaries of symmetrising and pruning
-# A pruned B's user whose seen rows hold more weights than this (about 0.5 ms of summing at
-# ~10 ns a weight; ml-100k's dense p99 is 1 ms, scripts/bench_scale.py) is ranked at
-# training: see models.top_lists. On ml-latest-small that is 46% of the users, 0.3 MB.
+# A user whose seen rows hold more weights than this (about 0.5 ms of summing at ~10 ns a
+# pruned weight) is ranked at training: see models.top_lists. On ml-latest-small's pruned B
+# that is 46% of the users, 0.3 MB. A dense B's row is the whole catalogue, so on ml-100k
+# (1,682 movies) every user with more than 29 movies is listed: 79% of the users, 1 MB,
+# where summing their rows took 0.12 ms a request, about a tenth of a request's CPU.
 HEAVY_USER_WEIGHTS = 50_000
 TOP_LIST_LENGTH = 100  # the API's largest top_n (serving.http.MAX_TOP_N, tested)
 
@@ -176,7 +178,7 @@ class EASE(Trainer):
         weights = ease_weights(gram(matrix.matrix[:, items]), float(params["l2"]), overwrite=True)
         if keep is None and n_items <= self.dense_max_items and len(items) == n_items:
             arrays["weights"] = weights
-            return ModelArtifact(self.name, "item_item", arrays, params=params, data_fingerprint=data.fingerprint)
+            return self._listed("item_item", ItemItemScorer(arrays), arrays, params, data)
         pruned = embed(prune(weights, int(keep or DEFAULT_KEEP)), items, n_items)
         del weights
         arrays.update(
@@ -184,21 +186,33 @@ class EASE(Trainer):
             weights_indices=pruned.indices.astype(np.int32),
             weights_data=pruned.data.astype(np.float32),
         )
-        scorer = SparseItemItemScorer(arrays)  # ranks the heavy users exactly as serving would
+        covered = float(matrix.matrix[:, items].nnz / max(matrix.matrix.nnz, 1))
+        params = {**params, "covered_items": len(items), "covered_interactions": covered}
+        return self._listed("sparse_item_item", SparseItemItemScorer(arrays), arrays, params, data)
+
+    def _listed(self, kind: str, scorer: ItemItemScorer | SparseItemItemScorer, arrays: dict[str, np.ndarray],
+                params: dict[str, Any], data: TrainingData) -> ModelArtifact:
+        """The artifact with its heavy users' lists, ranked by ``scorer`` exactly as serving would."""
         heavy = heavy_users(scorer, self.heavy_user_weights)
         arrays.update(top_lists_arrays(scorer, heavy, TOP_LIST_LENGTH, arrays["seen_indices"].dtype.type))
-        covered = float(matrix.matrix[:, items].nnz / max(matrix.matrix.nnz, 1))
-        params = {**params, "covered_items": len(items), "covered_interactions": covered,
-                  "top_lists": {"users": len(heavy), "above_weights": self.heavy_user_weights,
-                                "length": TOP_LIST_LENGTH}}
-        return ModelArtifact(self.name, "sparse_item_item", arrays, params=params, data_fingerprint=data.fingerprint)
+        params = {**params, "top_lists": {"users": len(heavy), "above_weights": self.heavy_user_weights,
+                                          "length": TOP_LIST_LENGTH}}
+        return ModelArtifact(self.name, kind, arrays, params=params, data_fingerprint=data.fingerprint)
 
 
-def heavy_users(scorer: SparseItemItemScorer, weights: int) -> np.ndarray:
-    """Positions of the users whose seen items' rows hold more than ``weights`` entries of B."""
+def scoring_work(scorer: ItemItemScorer | SparseItemItemScorer) -> np.ndarray:
+    """Per user position, the weights of B that scoring them sums: their seen items' rows
+    (a dense row is the whole catalogue)."""
+    if isinstance(scorer, ItemItemScorer):
+        return np.diff(scorer.seen_indptr) * scorer.n_items
     row_lengths = np.diff(scorer.indptr)[scorer.seen_indices.astype(np.intp)]
     owner = np.repeat(np.arange(scorer.n_users), np.diff(scorer.seen_indptr))
-    return np.flatnonzero(np.bincount(owner, weights=row_lengths, minlength=scorer.n_users) > weights)
+    return np.bincount(owner, weights=row_lengths, minlength=scorer.n_users).astype(np.int64)
+
+
+def heavy_users(scorer: ItemItemScorer | SparseItemItemScorer, weights: int) -> np.ndarray:
+    """Positions of the users whose scoring sums more than ``weights`` entries of B."""
+    return np.flatnonzero(scoring_work(scorer) > weights)
 
 
 def _lower_to_symmetric(p: np.ndarray) -> None:

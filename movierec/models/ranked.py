@@ -39,6 +39,15 @@ def optional_per_seen(arrays: Mapping[str, np.ndarray], key: str, kind: type, le
     return values
 
 
+def mask_unrankable(scores: np.ndarray) -> np.ndarray:
+    """``scores`` with every NaN and infinity set to -inf, in place. One sum finds them
+    (or an overflow, which the mask then leaves alone): a request pays no mask when all
+    are finite."""
+    if not np.isfinite(scores.sum()):
+        scores[~np.isfinite(scores)] = -np.inf
+    return scores
+
+
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` highest finite scores, best first, ties to the lower index.
 

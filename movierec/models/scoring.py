@@ -31,7 +31,7 @@ import numpy as np
 from movierec.errors import ArtifactError
 from movierec.ids import UserItemIds
 from movierec.models.foldin import biased_mf_user, ials_user
-from movierec.models.ranked import History, Ranked, optional_per_seen, top_n
+from movierec.models.ranked import History, Ranked, mask_unrankable, optional_per_seen, top_n
 from movierec.models.top_lists import TopLists
 
 # What the scores of the popular fallback are (every scorer's _popular returns these).
@@ -113,8 +113,7 @@ class Scorer(UserItemIds):
 
     def ranked_positions(self, user: int, n: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(item positions, scores) of known ``user``'s best ``n`` unseen items, scored in full."""
-        scores = self.score(np.array([user]))[0]  # a fresh array: ours to overwrite
-        scores[~np.isfinite(scores)] = -np.inf
+        scores = mask_unrankable(self.score(np.array([user]))[0])  # a fresh array: ours to overwrite
         scores[self.seen(user)] = -np.inf
         if exclude is not None:
             scores[exclude] = -np.inf
@@ -131,8 +130,8 @@ class Scorer(UserItemIds):
         scores = self.score_history(items, ratings) if len(items) else None
         if scores is None:
             return self._popular(n, blocked)
-        scores = np.array(scores, dtype=np.float64)  # ours to overwrite
-        scores[~np.isfinite(scores) | blocked] = -np.inf
+        scores = mask_unrankable(np.array(scores, dtype=np.float64))  # ours to overwrite
+        scores[blocked] = -np.inf
         top = top_n(scores, n)
         return Ranked(self.item_ids[top], scores[top])
 

@@ -7,6 +7,7 @@ import pytest
 
 from movierec.models.artifact import array_digest
 from movierec.models.base import TrainingData
+from movierec.models.ranked import mask_unrankable
 from movierec.models.reasons import contributions, explain
 from movierec.models.scoring import History, scorer_for
 from movierec.selection.registry import make_trainer
@@ -214,3 +215,11 @@ def test_a_history_of_movies_outside_the_catalogue_gets_the_popular_list(fitted)
     ranked = scorer.recommend(10_000_000, 5, history=History(np.array([10**9]), np.array([5.0])))
     assert ranked.fallback == "popular"
     assert ranked.item_ids.tolist() == scorer.popular(5).item_ids.tolist()
+
+
+def test_unrankable_scores_become_minus_inf_and_finite_ones_stay() -> None:
+    scores = np.array([1.0, np.nan, np.inf, -np.inf, 2.0])
+    assert mask_unrankable(scores) is scores  # in place
+    np.testing.assert_array_equal(scores, [1.0, -np.inf, -np.inf, -np.inf, 2.0])
+    huge = np.array([1e308, 1e308, 3.0])  # the sum overflows; every value is finite
+    np.testing.assert_array_equal(mask_unrankable(huge.copy()), huge)

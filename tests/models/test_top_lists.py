@@ -1,4 +1,4 @@
-"""A pruned EASE answers its heaviest users from lists ranked at training: the same items,
+"""EASE (pruned or dense) answers its heaviest users from lists ranked at training: the same items,
 scores and order as scoring them in full, for any top_n the API allows and with excludes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from movierec.errors import ArtifactError
 from movierec.models.base import TrainingData
 from movierec.models.ease import EASE, TOP_LIST_LENGTH, heavy_users
-from movierec.models.scoring import SparseItemItemScorer, scorer_for
+from movierec.models.scoring import ItemItemScorer, SparseItemItemScorer, scorer_for
 from movierec.models.top_lists import KEYS, TopLists
 from movierec.serving.http import MAX_TOP_N
 
@@ -110,3 +110,23 @@ def test_partial_lists_are_refused() -> None:
     del partial["top_scores"]
     with pytest.raises(ArtifactError, match="top lists need all"):
         TopLists.of(partial, n_users=5, n_items=8)
+
+
+def test_a_dense_ease_lists_its_heavy_users_and_answers_them_as_full_scoring(small_data: TrainingData) -> None:
+    plain = EASE(l2=300.0).fit(small_data)
+    assert plain.kind == "item_item"
+    without = scorer_for(plain.kind, {k: v for k, v in plain.arrays.items() if k not in KEYS})
+    assert isinstance(without, ItemItemScorer) and without.top_lists is None
+    work = np.diff(without.seen_indptr) * without.n_items  # a dense row is the whole catalogue
+    median = int(np.median(work))
+    artifact = EASE(l2=300.0, heavy_user_weights=median).fit(small_data)
+    listed = scorer_for(artifact.kind, artifact.arrays)
+    assert listed.top_lists is not None
+    np.testing.assert_array_equal(listed.top_lists.users, np.flatnonzero(work > median))
+    assert 0 < len(listed.top_lists.users) < listed.n_users
+    assert artifact.params["top_lists"]["users"] == len(listed.top_lists.users)
+    for raw in listed.user_ids:
+        for n in (10, MAX_TOP_N):
+            got, expected = listed.recommend(int(raw), n), without.recommend(int(raw), n)
+            np.testing.assert_array_equal(got.item_ids, expected.item_ids)
+            np.testing.assert_array_equal(got.scores, expected.scores)
