@@ -43,7 +43,9 @@ def mask_unrankable(scores: np.ndarray) -> np.ndarray:
     """``scores`` with every NaN and infinity set to -inf, in place. One sum finds them
     (or an overflow, which the mask then leaves alone): a request pays no mask when all
     are finite."""
-    if not np.isfinite(scores.sum()):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow or inf - inf: no stderr line
+        total = scores.sum()
+    if not np.isfinite(total):
         scores[~np.isfinite(scores)] = -np.inf
     return scores
 

@@ -41,8 +41,8 @@ REDACTED = "[REDACTED]"
 _TRACE = "logging.googleapis.com/trace"
 _SPAN = "logging.googleapis.com/spanId"
 _SAMPLED = "logging.googleapis.com/trace_sampled"
-# Set on a record once RedactionFilter has redacted it, so the formatter on the same
-# handler doesn't redact it again (the redaction was a fifth of a request's log cost).
+# Set on a record, to the Redactor that redacted it, once RedactionFilter has: the formatter
+# on the same handler doesn't redact it again (that was a fifth of a request's log cost).
 _REDACTED_MARK = "_movierec_redacted"
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", _REDACTED_MARK}
@@ -58,6 +58,7 @@ _KEY_VALUE = re.compile(
 )
 _SENSITIVE_KEY = re.compile(r"(?i)token|secret|password|api[_-]?key|authorization|webhook|credential")
 _CACHED_TEXT_LENGTH = 128
+_CLEAN_STRINGS = 4096
 _ANY_PATTERN = re.compile(f"(?:{_HEX_TOKEN.pattern})|(?:{_KEY_VALUE.pattern.removeprefix('(?i)')})", re.IGNORECASE)
 
 
@@ -154,11 +155,17 @@ class Redactor:
         # Longest first, so a URL is replaced whole before its path is.
         self._literals = sorted(values, key=len, reverse=True)
         # Most strings of a request's line (function, variant, method, path, user agent)
-        # are the same on every request; remembering short ones skips their searches.
-        self._short_text = functools.lru_cache(maxsize=4096)(self._text)
+        # are the same on every request; remembering the short ones that hold nothing to
+        # redact skips their searches. Only clean ones: the set must never hold a secret.
+        self._clean: set[str] = set()
 
     def text(self, value: str) -> str:
-        return self._short_text(value) if len(value) <= _CACHED_TEXT_LENGTH else self._text(value)
+        if value in self._clean:
+            return value
+        redacted = self._text(value)
+        if redacted == value and len(value) <= _CACHED_TEXT_LENGTH and len(self._clean) < _CLEAN_STRINGS:
+            self._clean.add(value)
+        return redacted
 
     def _text(self, value: str) -> str:
         for literal in self._literals:
@@ -201,7 +208,7 @@ class RedactionFilter(logging.Filter):
             record.stack_info = self.redactor.text(record.stack_info)
         for key in [k for k in record.__dict__ if k not in _RECORD_ATTRS]:
             record.__dict__[key] = self.redactor.value(record.__dict__[key], key)
-        record.__dict__[_REDACTED_MARK] = True
+        record.__dict__[_REDACTED_MARK] = self.redactor
         return True
 
 
@@ -220,7 +227,7 @@ class CloudLoggingFormatter(logging.Formatter):
         self._filter = RedactionFilter(self.redactor)
 
     def format(self, record: logging.LogRecord) -> str:
-        if not record.__dict__.get(_REDACTED_MARK):
+        if record.__dict__.get(_REDACTED_MARK) is not self.redactor:  # not by this redactor
             self._filter.filter(record)
         message = record.getMessage()
         if record.exc_info and not record.exc_text:

@@ -223,3 +223,12 @@ def test_unrankable_scores_become_minus_inf_and_finite_ones_stay() -> None:
     np.testing.assert_array_equal(scores, [1.0, -np.inf, -np.inf, -np.inf, 2.0])
     huge = np.array([1e308, 1e308, 3.0])  # the sum overflows; every value is finite
     np.testing.assert_array_equal(mask_unrankable(huge.copy()), huge)
+
+
+def test_masking_an_overflowing_sum_writes_no_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mask_unrankable(np.array([1e308, 1e308]))
+        mask_unrankable(np.array([np.inf, -np.inf, 1.0]))

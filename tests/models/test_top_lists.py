@@ -36,6 +36,7 @@ def test_the_lists_are_for_exactly_the_users_above_the_budget(scorers) -> None:
     heavy = heavy_users(without, median)
     assert 0 < len(heavy) < without.n_users
     np.testing.assert_array_equal(listed.top_lists.users, heavy)
+    assert all(listed.top_lists.top(int(u), MAX_TOP_N) is not None for u in heavy)  # the lists answer
 
 
 @pytest.mark.parametrize("n", [1, 10, MAX_TOP_N])
@@ -125,8 +126,15 @@ def test_a_dense_ease_lists_its_heavy_users_and_answers_them_as_full_scoring(sma
     np.testing.assert_array_equal(listed.top_lists.users, np.flatnonzero(work > median))
     assert 0 < len(listed.top_lists.users) < listed.n_users
     assert artifact.params["top_lists"]["users"] == len(listed.top_lists.users)
+    assert all(listed.top_lists.top(int(u), MAX_TOP_N) is not None for u in listed.top_lists.users)  # used
     for raw in listed.user_ids:
         for n in (10, MAX_TOP_N):
             got, expected = listed.recommend(int(raw), n), without.recommend(int(raw), n)
             np.testing.assert_array_equal(got.item_ids, expected.item_ids)
             np.testing.assert_array_equal(got.scores, expected.scores)
+    raw = int(listed.user_ids[listed.top_lists.users[0]])
+    best = without.recommend(raw, TOP_LIST_LENGTH).item_ids
+    for exclude in (best[:3], best):  # answered from the list; then scored in full
+        got, expected = listed.recommend(raw, 10, exclude=exclude), without.recommend(raw, 10, exclude=exclude)
+        np.testing.assert_array_equal(got.item_ids, expected.item_ids)
+        assert not set(got.item_ids) & set(exclude)

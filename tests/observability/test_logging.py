@@ -83,3 +83,44 @@ def test_trace_header_parsing():
     assert parse_trace_header(TRACE_ID, None) == (TRACE_ID, None, None)
     assert parse_trace_header("garbage\n{}", "p") == (None, None, None)
     assert parse_trace_header(None, "p") == (None, None, None)
+
+
+def test_the_formatter_redacts_alone_and_never_trusts_another_redactors_mark():
+    from movierec.observability.logging import (
+        CloudLoggingFormatter,
+        RedactionFilter,
+        Redactor,
+        RequestContext,
+        annotate,
+        request_context,
+    )
+
+    formatter = CloudLoggingFormatter(Redactor(["s3cr3t-value"]))
+    token = "a" * 64
+
+    def record(**extra) -> logging.LogRecord:
+        return logging.makeLogRecord({"name": "movierec.test", "levelname": "INFO", "levelno": logging.INFO,
+                                      "msg": "sent %s", "args": ("s3cr3t-value",), **extra})
+
+    marked = record(note="s3cr3t-value")
+    RedactionFilter(Redactor()).filter(marked)  # a redactor that knows no secret marked it
+    spoofed = record(note="s3cr3t-value", _movierec_redacted=True)  # a caller's extra= says "done"
+    with request_context(RequestContext(function="recommend")):
+        annotate(token=token, reason=f"token={token}", user="s3cr3t-value")
+        lines = [formatter.format(r) for r in (record(note="s3cr3t-value"), marked, spoofed)]
+    for line in lines:
+        entry = json.loads(line)
+        assert entry["message"] == f"sent {REDACTED}" and entry["note"] == REDACTED
+        assert entry["token"] == REDACTED and entry["user"] == REDACTED and token not in entry["reason"]
+        assert "s3cr3t-value" not in line and "_movierec_redacted" not in entry
+
+
+def test_remembered_clean_strings_never_include_a_secret():
+    from movierec.observability.logging import Redactor
+
+    redactor = Redactor(["s3cr3t-value"])
+    for _ in range(2):  # the second pass answers from what the first remembered
+        assert redactor.text("GET /recommend") == "GET /recommend"
+        assert redactor.text("key s3cr3t-value") == f"key {REDACTED}"
+        assert redactor.text("token=" + "b" * 64) == f"token={REDACTED}"
+    assert redactor._clean == {"GET /recommend"}
