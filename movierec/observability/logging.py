@@ -230,9 +230,7 @@ class CloudLoggingFormatter(logging.Formatter):
         if record.__dict__.get(_REDACTED_MARK) is not self.redactor:  # not by this redactor
             self._filter.filter(record)
         message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:  # Error Reporting picks stack traces out of the message
+        if record.exc_text:  # the filter made it from exc_info; Error Reporting reads traces from the message
             message = f"{message}\n{record.exc_text}"
         entry: dict[str, Any] = {
             "severity": _SEVERITY.get(record.levelname, record.levelname),
